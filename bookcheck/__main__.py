@@ -1,0 +1,5 @@
+import sys
+
+from bookcheck.cli import main
+
+sys.exit(main())

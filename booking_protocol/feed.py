@@ -1,0 +1,233 @@
+"""Reading availability feeds in Google's JSON layout (spec §2.10).
+
+Both sides use this: the reference server loads its inventory from a feed, and the harness picks the slots
+it books from the partner's feed. One reader, so both agree on what a slot is.
+
+Layout::
+
+    {"metadata": {...},
+     "service_availability": [
+        {"availability": [{"merchant_id": "m1", "service_id": "s1", "start_sec": 1735689600,
+                           "duration_sec": 3600, "spots_total": 4, "spots_open": 4,
+                           "resources": {"staff_id": "st1", "party_size": 2},
+                           "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS"}, ...]}]}
+
+int64 values may be JSON numbers or strings, and field names snake_case or lowerCamelCase (proto3 JSON). A
+``recurrence`` (``repeat_every_sec``/``repeat_until_sec``) expands into one slot per start time with one
+spot each; ``schedule_exception`` time ranges remove the starts they cover (spec §2.10).
+
+Errors are :class:`FeedError` and name the file, the record (as a JSON path) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIRMATION_MODES = (
+    "CONFIRMATION_MODE_UNSPECIFIED",
+    "CONFIRMATION_MODE_SYNCHRONOUS",
+    "CONFIRMATION_MODE_ASYNCHRONOUS",
+)
+#: Expansion guard: a recurrence that would produce more slots than this is a feed error, not a hang.
+MAX_RECURRENCE_SLOTS = 100_000
+
+
+class FeedError(ValueError):
+    """A feed that cannot be used. ``str()`` is one line: ``file: record: problem``."""
+
+    def __init__(self, file: str, record: str, problem: str) -> None:
+        self.file, self.record, self.problem = file, record, problem
+        super().__init__(f"{file}: {record}: {problem}" if record else f"{file}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSlot:
+    """One bookable slot of a feed, with its capacity. Resource fields are "" / 0 when not set."""
+
+    merchant_id: str
+    service_id: str
+    start_sec: int
+    duration_sec: int
+    spots_total: int
+    spots_open: int
+    availability_tag: str = ""
+    staff_id: str = ""
+    staff_name: str = ""
+    room_id: str = ""
+    room_name: str = ""
+    party_size: int = 0
+    confirmation_mode: str = "CONFIRMATION_MODE_UNSPECIFIED"
+
+    @property
+    def is_async(self) -> bool:
+        return self.confirmation_mode == "CONFIRMATION_MODE_ASYNCHRONOUS"
+
+    @property
+    def key(self) -> tuple[str, str, int, int, str, str, int]:
+        """The inventory key of spec §8."""
+        return (self.merchant_id, self.service_id, self.start_sec, self.duration_sec,
+                self.staff_id, self.room_id, self.party_size)
+
+
+_CAMEL = re.compile(r"_([a-z0-9])")
+
+
+def _camel(name: str) -> str:
+    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+
+
+def _get(obj: dict[str, Any], name: str, default: Any = None) -> Any:
+    if name in obj:
+        return obj[name]
+    return obj.get(_camel(name), default)
+
+
+def _int(value: Any, file: str, where: str, name: str, *, default: int = 0) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        raise FeedError(file, where, f"{name} must be an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise FeedError(file, where, f"{name} must be an integer (number or numeric string), got {value!r}")
+
+
+def _str(value: Any, file: str, where: str, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FeedError(file, where, f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def parse_record(rec: Any, file: str, where: str) -> list[FeedSlot]:
+    """Turn one Availability record into slots (several when it has a recurrence)."""
+    if not isinstance(rec, dict):
+        raise FeedError(file, where, f"an availability record must be an object, got {type(rec).__name__}")
+    merchant_id = _str(_get(rec, "merchant_id"), file, where, "merchant_id")
+    service_id = _str(_get(rec, "service_id"), file, where, "service_id")
+    if not merchant_id:
+        raise FeedError(file, where, "merchant_id is missing or empty")
+    if not service_id:
+        raise FeedError(file, where, "service_id is missing or empty")
+    start = _get(rec, "start_sec")
+    if start is None:
+        raise FeedError(file, where, "start_sec is missing")
+    start_sec = _int(start, file, where, "start_sec")
+    duration_sec = _int(_get(rec, "duration_sec"), file, where, "duration_sec")
+    if duration_sec <= 0:
+        raise FeedError(file, where, f"duration_sec must be positive, got {duration_sec}")
+    resources = _get(rec, "resources") or {}
+    if not isinstance(resources, dict):
+        raise FeedError(file, where, "resources must be an object")
+    mode = _get(rec, "confirmation_mode") or "CONFIRMATION_MODE_UNSPECIFIED"
+    if isinstance(mode, int) and 0 <= mode < len(CONFIRMATION_MODES):
+        mode = CONFIRMATION_MODES[mode]
+    if mode not in CONFIRMATION_MODES:
+        raise FeedError(file, where, f"confirmation_mode {mode!r} is not one of {', '.join(CONFIRMATION_MODES)}")
+    recurrence = _get(rec, "recurrence")
+    if recurrence:
+        total_default, open_default = 1, 1
+    else:
+        total_default, open_default = -1, 0
+    spots_open = _int(_get(rec, "spots_open"), file, where, "spots_open", default=open_default)
+    spots_total = _int(_get(rec, "spots_total"), file, where, "spots_total", default=total_default)
+    if spots_total < 0:
+        spots_total = spots_open
+    if spots_open < 0 or spots_total < 0:
+        raise FeedError(file, where, "spots_open and spots_total must not be negative")
+    if spots_open > spots_total:
+        raise FeedError(file, where, f"spots_open ({spots_open}) is greater than spots_total ({spots_total})")
+    common = dict(
+        merchant_id=merchant_id,
+        service_id=service_id,
+        duration_sec=duration_sec,
+        spots_total=spots_total,
+        spots_open=spots_open,
+        availability_tag=_str(_get(rec, "availability_tag"), file, where, "availability_tag"),
+        staff_id=_str(_get(resources, "staff_id"), file, where, "resources.staff_id"),
+        staff_name=_str(_get(resources, "staff_name"), file, where, "resources.staff_name"),
+        room_id=_str(_get(resources, "room_id"), file, where, "resources.room_id"),
+        room_name=_str(_get(resources, "room_name"), file, where, "resources.room_name"),
+        party_size=_int(_get(resources, "party_size"), file, where, "resources.party_size"),
+        confirmation_mode=mode,
+    )
+    if not recurrence:
+        return [FeedSlot(start_sec=start_sec, **common)]  # type: ignore[arg-type]
+    if not isinstance(recurrence, dict):
+        raise FeedError(file, where, "recurrence must be an object")
+    every = _int(_get(recurrence, "repeat_every_sec"), file, where, "recurrence.repeat_every_sec")
+    until = _int(_get(recurrence, "repeat_until_sec"), file, where, "recurrence.repeat_until_sec")
+    if every <= 0:
+        raise FeedError(file, where, "recurrence.repeat_every_sec must be positive")
+    if (until - start_sec) // every > MAX_RECURRENCE_SLOTS:
+        raise FeedError(file, where, f"recurrence expands to more than {MAX_RECURRENCE_SLOTS} slots")
+    exceptions: list[tuple[int, int]] = []
+    for i, exc in enumerate(_get(rec, "schedule_exception") or []):
+        tr = _get(exc, "time_range") or {} if isinstance(exc, dict) else {}
+        exceptions.append((_int(_get(tr, "start_sec"), file, f"{where}.schedule_exception[{i}]", "start_sec"),
+                           _int(_get(tr, "end_sec"), file, f"{where}.schedule_exception[{i}]", "end_sec")))
+    out = []
+    t = start_sec
+    while t < until:
+        if not any(lo <= t < hi for lo, hi in exceptions):
+            out.append(FeedSlot(start_sec=t, **common))  # type: ignore[arg-type]
+        t += every
+    return out
+
+
+def iter_feed_document(doc: Any, file: str) -> Iterator[FeedSlot]:
+    """Slots of an already-parsed feed document."""
+    if isinstance(doc, dict) and "availability" in doc and "service_availability" not in doc:
+        groups: Any = [doc]  # a lone ServiceAvailability
+        prefix = "$"
+    else:
+        if not isinstance(doc, dict):
+            raise FeedError(file, "$", "the feed must be a JSON object with a service_availability list")
+        groups = _get(doc, "service_availability")
+        if not isinstance(groups, list):
+            raise FeedError(file, "$", "service_availability is missing or not a list")
+        prefix = "$.service_availability"
+    for gi, group in enumerate(groups):
+        gwhere = f"{prefix}[{gi}]" if prefix != "$" else "$"
+        if not isinstance(group, dict):
+            raise FeedError(file, gwhere, "a service_availability entry must be an object")
+        records = group.get("availability")
+        if records is None:
+            continue
+        if not isinstance(records, list):
+            raise FeedError(file, f"{gwhere}.availability", "must be a list")
+        for ri, rec in enumerate(records):
+            yield from parse_record(rec, file, f"{gwhere}.availability[{ri}]")
+
+
+def resolve_feed_path(path: str | Path) -> Path:
+    """``--feed DIR`` means ``DIR/availability.json``; a file is used as it is."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "availability.json"
+    return p
+
+
+def load_availability_feed(path: str | Path) -> list[FeedSlot]:
+    """Load every slot of a feed file (or of ``DIR/availability.json``). Raises :class:`FeedError`."""
+    p = resolve_feed_path(path)
+    name = str(p)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise FeedError(name, "", f"cannot read the feed: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise FeedError(name, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+    return list(iter_feed_document(doc, name))
