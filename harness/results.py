@@ -154,6 +154,20 @@ class BaselineOutcome:
 
 
 @dataclass(frozen=True)
+class MethodStats:
+    """Per-operation figures for the console and report summaries ("CreateBooking: 42 calls, 1 failing")."""
+
+    operation: str                   # e.g. "CreateBooking"
+    calls: int                       # requests sent (cleanup calls excluded)
+    failed_calls: int                # calls named in the evidence of an error-level deviation, or no response
+    non_2xx: int                     # responses with a non-2xx HTTP status (non-OK gRPC status)
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    budget_ms: float | None = None   # the latency budget of spec §1.2, when there is one
+
+
+@dataclass(frozen=True)
 class RunResult:
     target: str                      # redacted target URL
     transport: str
@@ -166,6 +180,7 @@ class RunResult:
     exit_code: ExitCode
     tool_version: str = "0"
     created: tuple[CreatedResource, ...] = ()
+    methods: tuple[MethodStats, ...] = ()
     baseline: BaselineOutcome = BaselineOutcome()
     fail_on: str = "error"
     schema_version: str = SCHEMA_VERSION
