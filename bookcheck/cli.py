@@ -8,6 +8,7 @@ owns their flags and behaviour. A sub-command's function returns the process exi
     validate-feed  mock_server.datagen.cli  check a partner's own feed files
     run            bookcheck.run_command    the conformance run against any booking server
     demo           bookcheck.run_command    the quick-start job: our server, the full suite, the report
+    report         reports.command          re-render a saved JSON report in another format
 
 ``bookcheck`` is the composition root: it alone may import harness, reports and mock_server together.
 """
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 #: Modules that contribute sub-commands, in the order they are listed in ``--help``.
-COMMAND_MODULES = ("bookcheck.run_command", "mock_server.cli", "mock_server.datagen.cli")
+COMMAND_MODULES = ("bookcheck.run_command", "reports.command", "mock_server.cli", "mock_server.datagen.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

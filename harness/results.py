@@ -192,11 +192,13 @@ class RunResult:
         return [c for c in self.checks() if c.is_deviation]
 
     def to_dict(self) -> dict[str, Any]:
-        return _encode(self)
+        encoded: dict[str, Any] = _encode(self)
+        return encoded
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        return _decode(cls, data)
+        decoded: RunResult = _decode(cls, data)
+        return decoded
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -249,7 +251,8 @@ def _decode_value(tp: Any, value: Any) -> Any:
 
 def result_to_dict(result: Any) -> dict[str, Any]:
     """Serialise any record of this module (CheckResult, ScenarioResult, ...) to plain JSON values."""
-    return _encode(result)  # type: ignore[no-any-return]
+    encoded: dict[str, Any] = _encode(result)
+    return encoded
 
 
 def result_from_dict(cls: type, data: dict[str, Any]) -> Any:

@@ -1,0 +1,109 @@
+"""The dependency rules of ARCHITECTURE.md, checked on the source with ``ast``.
+
+A rule here is a fact about the code, not a wish: the domain knows nothing of transports, the harness
+cannot reach into the reference server (so it can only judge it over the wire, as it judges a partner),
+and report writers see result records only.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module a file imports (absolute names; relative imports resolved against its package)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            found.add(mod)
+            found.update(f"{mod}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _files(package: str, root: Path = ROOT) -> list[Path]:
+    base = root / package
+    return sorted(p for p in base.rglob("*.py") if "booking_pb2" not in p.name)
+
+
+def _violations(package: str, forbidden: tuple[str, ...], root: Path = ROOT) -> list[str]:
+    out = []
+    for path in _files(package, root):
+        rel = path.relative_to(root).as_posix()
+        for mod in sorted(_imports(path, root)):
+            if any(mod == f or mod.startswith(f + ".") for f in forbidden):
+                out.append(f"{rel} imports {mod}")
+    return out
+
+
+TRANSPORT_AND_ENCODING = (
+    "aiohttp", "grpc", "google.protobuf", "booking_protocol", "json", "orjson", "http", "urllib",
+    "socket", "ssl", "asyncio", "harness", "reports", "mock_server.rest", "mock_server.grpc",
+    "mock_server.app", "mock_server.server", "mock_server.cli",
+)
+
+
+def test_packages_exist() -> None:
+    for package in ("booking_protocol", "mock_server", "harness", "reports", "scenarios", "bookcheck"):
+        assert (ROOT / package / "__init__.py").is_file(), package
+
+
+def test_domain_imports_no_transport_no_encoding() -> None:
+    assert (ROOT / "mock_server" / "domain").is_dir()
+    assert _violations("mock_server/domain", TRANSPORT_AND_ENCODING) == []
+
+
+def test_mock_server_never_imports_harness_or_reports() -> None:
+    assert _violations("mock_server", ("harness", "reports", "bookcheck")) == []
+
+
+def test_harness_never_imports_mock_server_or_reports() -> None:
+    assert _violations("harness", ("mock_server", "reports", "bookcheck")) == []
+
+
+def test_reports_see_only_result_records() -> None:
+    forbidden = ("mock_server", "bookcheck", "booking_protocol", "aiohttp", "grpc", "scenarios")
+    assert _violations("reports", forbidden) == []
+    harness_uses = {
+        mod
+        for path in _files("reports")
+        for mod in _imports(path)
+        if mod == "harness" or mod.startswith("harness.")
+    }
+    assert all(m == "harness.results" or m.startswith("harness.results.") for m in harness_uses), harness_uses
+
+
+def test_protocol_package_is_shared_not_dependent() -> None:
+    assert _violations("booking_protocol", ("mock_server", "harness", "reports", "bookcheck")) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from aiohttp import web\n",
+        "import json\n",
+        "from ..rest import codec\n",
+    ],
+)
+def test_the_checker_itself_catches_violations(tmp_path: Path, source: str) -> None:
+    """Guard against a rule that can never fire: a bad import planted in a copy of the domain is found."""
+    domain = tmp_path / "mock_server" / "domain"
+    domain.mkdir(parents=True)
+    (domain / "clean.py").write_text("from dataclasses import dataclass\nfrom . import models\n")
+    (domain / "planted.py").write_text(source, encoding="utf-8")
+    found = _violations("mock_server/domain", TRANSPORT_AND_ENCODING, root=tmp_path)
+    assert found and all(v.startswith("mock_server/domain/planted.py imports ") for v in found), found
