@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 CONFIRMATION_MODES = (
     "CONFIRMATION_MODE_UNSPECIFIED",
     "CONFIRMATION_MODE_SYNCHRONOUS",
@@ -109,8 +111,60 @@ def _str(value: Any, file: str, where: str, name: str) -> str:
     return value
 
 
+_FAST_KEYS = frozenset({"merchant_id", "service_id", "start_sec", "duration_sec", "spots_total", "spots_open",
+                        "availability_tag", "resources", "confirmation_mode"})
+_FAST_RESOURCE_KEYS = frozenset({"staff_id", "staff_name", "room_id", "room_name", "party_size"})
+_FAST_MODES = frozenset(CONFIRMATION_MODES)
+
+
+def _fast_slot(rec: Any) -> FeedSlot | None:
+    """The common record (snake_case keys, JSON numbers, no recurrence) without the general path's
+    per-field lookups; ``None`` for anything else, which then takes the general path. Same result."""
+    if type(rec) is not dict or not _FAST_KEYS.issuperset(rec):
+        return None
+    mid = rec.get("merchant_id")
+    sid = rec.get("service_id")
+    start = rec.get("start_sec")
+    dur = rec.get("duration_sec")
+    if (type(mid) is not str or not mid or type(sid) is not str or not sid or type(start) is not int
+            or type(dur) is not int or dur <= 0):
+        return None
+    spots_open = rec.get("spots_open", 0)
+    spots_total = rec.get("spots_total", spots_open)
+    if type(spots_open) is not int or type(spots_total) is not int or not 0 <= spots_open <= spots_total:
+        return None
+    tag = rec.get("availability_tag", "")
+    mode = rec.get("confirmation_mode", "CONFIRMATION_MODE_UNSPECIFIED")
+    if type(tag) is not str or type(mode) is not str or mode not in _FAST_MODES:
+        return None
+    res = rec.get("resources")
+    if res is None:
+        return FeedSlot(mid, sid, start, dur, spots_total, spots_open, tag, confirmation_mode=mode or
+                        "CONFIRMATION_MODE_UNSPECIFIED")
+    if type(res) is not dict or not _FAST_RESOURCE_KEYS.issuperset(res):
+        return None
+    get = res.get
+    staff_id, staff_name = get("staff_id", ""), get("staff_name", "")
+    room_id, room_name = get("room_id", ""), get("room_name", "")
+    party = get("party_size", 0)
+    if (type(staff_id) is not str or type(staff_name) is not str or type(room_id) is not str
+            or type(room_name) is not str or type(party) is not int):
+        return None
+    mode = mode or "CONFIRMATION_MODE_UNSPECIFIED"
+    return FeedSlot(mid, sid, start, dur, spots_total, spots_open, tag, staff_id, staff_name, room_id,
+                    room_name, party, mode)
+
+
 def parse_record(rec: Any, file: str, where: str) -> list[FeedSlot]:
     """Turn one Availability record into slots (several when it has a recurrence)."""
+    fast = _fast_slot(rec)
+    if fast is not None:
+        return [fast]
+    return _parse_record_general(rec, file, where)
+
+
+def _parse_record_general(rec: Any, file: str, where: str) -> list[FeedSlot]:
+    """Every record form: camelCase, int64 strings, enum numbers, recurrences; raises FeedError."""
     if not isinstance(rec, dict):
         raise FeedError(file, where, f"an availability record must be an object, got {type(rec).__name__}")
     merchant_id = _str(_get(rec, "merchant_id"), file, where, "merchant_id")
@@ -133,7 +187,8 @@ def parse_record(rec: Any, file: str, where: str) -> list[FeedSlot]:
     if isinstance(mode, int) and 0 <= mode < len(CONFIRMATION_MODES):
         mode = CONFIRMATION_MODES[mode]
     if mode not in CONFIRMATION_MODES:
-        raise FeedError(file, where, f"confirmation_mode {mode!r} is not one of {', '.join(CONFIRMATION_MODES)}")
+        allowed = ", ".join(CONFIRMATION_MODES)
+        raise FeedError(file, where, f"confirmation_mode {mode!r} is not one of {allowed}")
     recurrence = _get(rec, "recurrence")
     if recurrence:
         total_default, open_default = 1, 1
@@ -227,7 +282,12 @@ def load_availability_feed(path: str | Path) -> list[FeedSlot]:
     except OSError as exc:
         raise FeedError(name, "", f"cannot read the feed: {exc.strerror or exc}") from None
     try:
-        doc = json.loads(raw)
+        doc = orjson.loads(raw)  # fast; json below only to word the error the same way as before
+    except orjson.JSONDecodeError:
+        doc = None
+    try:
+        if doc is None:
+            doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise FeedError(name, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
     return list(iter_feed_document(doc, name))

@@ -1,0 +1,187 @@
+"""Inventory allocation: which feed slots each scenario may book.
+
+Rules that make verdicts independent of order and parallelism:
+
+* candidates are future, open slots of the partner's feed (narrowed by ``--merchant`` / ``--service``),
+  shuffled with ``random.Random(seed)``;
+* allocation happens once, before anything runs, scenario by scenario in id order, so it depends on the seed
+  and the feed only (never on ``--workers``);
+* a scenario claims whole *slot groups*: every party-size variant of one (merchant, service, start, duration,
+  staff, room) belongs to one group, so a server that shares capacity between party sizes cannot make one
+  scenario see another's bookings. No group is given to two scenarios.
+
+Capacity is read from ``spots_open``. A requirement no free slot satisfies gives the reason the scenario is
+skipped ("the feed has no ...").
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from booking_protocol.feed import FeedSlot
+
+ASYNC = "CONFIRMATION_MODE_ASYNCHRONOUS"
+GroupKey = tuple[str, str, int, int, str, str]
+
+
+@dataclass(frozen=True)
+class SlotRequirement:
+    """What a scenario needs of one slot (the ``slots:`` entries of a scenario file)."""
+
+    name: str
+    spots_min: int = 1
+    spots_max: int = 1_000_000
+    mode: str = "sync"  # sync | async | any
+    like: str | None = None  # name of an earlier slot of the same scenario
+    differ: str = "start"  # with ``like``: start | party_size | service
+
+    def describe(self) -> str:
+        bits = [
+            f"{self.spots_min}..{self.spots_max} open spots"
+            if self.spots_max < 1_000_000
+            else f"at least {self.spots_min} open spot(s)"
+        ]
+        if self.mode == "async":
+            bits.append("CONFIRMATION_MODE_ASYNCHRONOUS")
+        if self.like:
+            what = {
+                "start": "another start time of the same merchant, service and resources",
+                "party_size": "another party size of the same merchant, service and time",
+                "service": "another service of the same merchant",
+            }[self.differ]
+            bits.append(f"{what} as slot '{self.like}'")
+        return ", ".join(bits)
+
+
+def group_key(s: FeedSlot) -> GroupKey:
+    return (s.merchant_id, s.service_id, s.start_sec, s.duration_sec, s.staff_id, s.room_id)
+
+
+class Inventory:
+    #: candidates tried for a slot that other slots of the scenario depend on (keeps allocation fast)
+    MAX_TRIES = 400
+
+    def __init__(
+        self,
+        slots: Iterable[FeedSlot],
+        *,
+        seed: int,
+        now: int,
+        min_lead_sec: int = 600,
+        merchant: str | None = None,
+        service: str | None = None,
+    ) -> None:
+        slots = list(slots)
+        self.all_keys = {(s.merchant_id, s.service_id, s.start_sec) for s in slots}
+        pool = [
+            s
+            for s in slots
+            if s.spots_open > 0
+            and s.start_sec >= now + min_lead_sec
+            and (merchant is None or s.merchant_id == merchant)
+            and (service is None or s.service_id == service)
+        ]
+        pool.sort(key=lambda s: (s.key, s.spots_open))
+        random.Random(seed).shuffle(pool)
+        self.pool: list[FeedSlot] = pool
+        self.used_groups: set[GroupKey] = set()
+        self.total_feed_slots = len(self.all_keys)
+
+    def _fits(
+        self, s: FeedSlot, req: SlotRequirement, chosen: dict[str, FeedSlot], own: set[GroupKey]
+    ) -> bool:
+        if not (req.spots_min <= s.spots_open <= req.spots_max):
+            return False
+        if req.mode == "sync" and s.confirmation_mode == ASYNC:
+            return False
+        if req.mode == "async" and s.confirmation_mode != ASYNC:
+            return False
+        g = group_key(s)
+        if req.like is None:
+            return g not in self.used_groups and g not in own
+        base = chosen[req.like]
+        if any(s.key == c.key for c in chosen.values()):
+            return False
+        if req.differ == "party_size":
+            return g == group_key(base) and s.party_size != base.party_size and s.party_size > 0
+        if g in self.used_groups or g in own:
+            return False
+        if req.differ == "service":
+            return s.merchant_id == base.merchant_id and s.service_id != base.service_id
+        # differ == "start": same merchant, service and resources; a start that does not overlap
+        return (
+            s.merchant_id == base.merchant_id
+            and s.service_id == base.service_id
+            and s.staff_id == base.staff_id
+            and s.room_id == base.room_id
+            and s.party_size == base.party_size
+            and abs(s.start_sec - base.start_sec) >= max(s.duration_sec, base.duration_sec)
+        )
+
+    def allocate(self, reqs: Sequence[SlotRequirement]) -> dict[str, FeedSlot] | str:
+        """The slots for one scenario, or the reason it cannot have them. Claims the groups on success.
+
+        Slots without ``like`` are tried in pool order; for each choice the dependent slots are picked
+        greedily, and the next candidate is tried when one of them has no match (bounded search)."""
+        chosen: dict[str, FeedSlot] = {}
+        own: set[GroupKey] = set()
+        failed: list[SlotRequirement] = []
+
+        def place(i: int) -> bool:
+            if i == len(reqs):
+                return True
+            req = reqs[i]
+            dependants = any(r.like == req.name for r in reqs[i + 1 :])
+            tries = 0
+            for s in self.pool:
+                if not self._fits(s, req, chosen, own):
+                    continue
+                chosen[req.name] = s
+                g = group_key(s)
+                added = g not in own
+                own.add(g)
+                if place(i + 1):
+                    return True
+                del chosen[req.name]
+                if added:
+                    own.discard(g)
+                tries += 1
+                if not dependants or tries >= self.MAX_TRIES:
+                    break
+            if not failed or reqs.index(failed[-1]) < i:
+                failed.append(req)
+            return False
+
+        if not place(0):
+            req = failed[-1] if failed else reqs[0]
+            return f"the feed has no free slot for '{req.name}' ({req.describe()})"
+        self.used_groups |= own
+        return dict(chosen)
+
+    def unknown_start(self, s: FeedSlot) -> int:
+        """A start time near ``s`` that the feed does not have for its merchant and service."""
+        t = s.start_sec + 7
+        while (s.merchant_id, s.service_id, t) in self.all_keys:
+            t += 7
+        return t
+
+    def take_plain(self, n: int, req: SlotRequirement, like: FeedSlot | None = None) -> list[FeedSlot]:
+        """Up to ``n`` free slots of distinct groups (the google-test-client suite's "number of slots");
+        with ``like``, slots at other start times of the same merchant, service and resources."""
+        out: list[FeedSlot] = []
+        chosen = {"base": like} if like is not None else {}
+        if like is not None:
+            req = SlotRequirement(
+                req.name, req.spots_min, req.spots_max, req.mode, like="base", differ="start"
+            )
+        for s in self.pool:
+            if len(out) >= n:
+                break
+            g = group_key(s)
+            if g in self.used_groups or not self._fits(s, req, chosen, set()):
+                continue
+            self.used_groups.add(g)
+            out.append(s)
+        return out

@@ -1,0 +1,35 @@
+"""JSON Schema validation of every response body against ``booking_protocol/schemas`` (compiled once)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "booking_protocol" / "schemas"
+
+
+@functools.cache
+def validator(message: str) -> Draft202012Validator | None:
+    path = SCHEMA_DIR / f"{message}.schema.json"
+    if not path.exists():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def schema_errors(message: str, body: Any, limit: int = 3) -> list[str]:
+    """Up to ``limit`` one-line messages (``$.path: problem``); empty when the body is valid."""
+    v = validator(message)
+    if v is None:
+        return []
+    out: list[str] = []
+    for err in v.iter_errors(body):
+        path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        out.append(f"{path}: {err.message[:200]}")
+        if len(out) >= limit:
+            break
+    return out

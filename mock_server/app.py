@@ -1,0 +1,165 @@
+"""The transport-neutral application layer that both adapters (REST, gRPC) call.
+
+:class:`BookingApp` wraps a :class:`~mock_server.domain.BookingService` with the server options that are not
+domain behaviour (how an unknown booking or user is answered), turns domain input errors into
+:class:`AppError` with a canonical status code, and runs every operation through one chain of
+*interceptors*, so a later fault-profile layer (latency, error injection, deliberate violations) wraps
+every method for both transports at one place.
+
+Calling convention (the only thing an adapter needs)::
+
+    result = await app.call(method, request)     # method: one of METHODS
+
+Methods, their request and their result:
+
+- ``HealthCheck``: ``None`` -> ``True`` (serving)
+- ``BatchAvailabilityLookup``: ``Sequence[SlotQuery]`` (the request's merchant_id copied into each) ->
+  ``list[bool]``, one per query, in order
+- ``CheckAvailability``: ``SlotQuery | None`` -> ``int`` (count_available)
+- ``CreateLease``: ``CreateLeaseCommand`` -> ``LeaseResult``
+- ``CreateBooking``: ``CreateBookingCommand`` -> ``BookingResult``
+- ``UpdateBooking``: ``UpdateBookingCommand`` -> ``BookingResult``
+- ``GetBookingStatus``: ``str | None`` (booking_id) -> ``BookingView``
+- ``ListBookings``: ``str | None`` (user_id) -> ``list[BookingView]``
+
+Errors: :class:`AppError` with an :class:`ErrorCode` (canonical gRPC names; ``.http`` gives the HTTP
+status of spec §4/§11). Business failures are *results* (``BookingResult.failure``), never errors.
+
+Interceptors: ``async def interceptor(method, request, call_next) -> result``; ``call_next(request)`` runs
+the rest of the chain. They may delay, raise :class:`AppError`, or replace the request or the result.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mock_server.domain import (
+    BookingService,
+    BookingView,
+    DomainError,
+    InvalidArgument,
+    NotFound,
+)
+
+METHODS = (
+    "HealthCheck", "BatchAvailabilityLookup", "CheckAvailability", "CreateLease", "CreateBooking",
+    "UpdateBooking", "GetBookingStatus", "ListBookings",
+)
+
+
+class ErrorCode(enum.Enum):
+    """Canonical status codes with their HTTP form (spec §4 and the gRPC mapping of §11)."""
+
+    INVALID_ARGUMENT = 400
+    UNAUTHENTICATED = 401
+    PERMISSION_DENIED = 403
+    NOT_FOUND = 404
+    ABORTED = 409
+    RESOURCE_EXHAUSTED = 429
+    CANCELLED = 499
+    INTERNAL = 500
+    UNIMPLEMENTED = 501
+    UNAVAILABLE = 503
+    DEADLINE_EXCEEDED = 504
+
+    @property
+    def http(self) -> int:
+        return int(self.value)
+
+
+class AppError(Exception):
+    """A request that gets an error status instead of a response. ``http`` may override the code's own
+    HTTP status (e.g. 405 or 413 for transport problems that have no canonical code of their own)."""
+
+    def __init__(self, code: ErrorCode, message: str, *, http: int | None = None) -> None:
+        self.code, self.message = code, message
+        self.http = http if http is not None else code.http
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class AppOptions:
+    """Answers the spec leaves open that are not domain behaviour (§11 D5, D6)."""
+
+    unknown_booking_status: Literal[404, 400] = 404
+    unknown_user: Literal["empty", "404"] = "empty"
+
+
+Handler = Callable[[Any], Awaitable[Any]]
+Interceptor = Callable[[str, Any, Handler], Awaitable[Any]]
+
+
+class BookingApp:
+    def __init__(self, service: BookingService, options: AppOptions | None = None) -> None:
+        self.service = service
+        self.options = options or AppOptions()
+        self._ops: dict[str, Callable[[Any], Any]] = {
+            "HealthCheck": lambda _req: True,
+            "BatchAvailabilityLookup": service.batch_availability,
+            "CheckAvailability": service.check_availability,
+            "CreateLease": service.create_lease,
+            "CreateBooking": service.create_booking,
+            "UpdateBooking": service.update_booking,
+            "GetBookingStatus": service.get_booking,
+            "ListBookings": self._list_bookings,
+        }
+        self._interceptors: list[Interceptor] = []
+
+    # -- the one entry point ------------------------------------------------------------------------------
+
+    async def call(self, method: str, request: Any) -> Any:
+        """Run ``method``; raises :class:`AppError` (UNIMPLEMENTED for a method not in METHODS)."""
+        if not self._interceptors:
+            return self.call_direct(method, request)
+        return await self._chain(method, 0)(request)
+
+    def call_direct(self, method: str, request: Any) -> Any:
+        """The operation itself, without interceptors (synchronous; used at the end of the chain)."""
+        op = self._ops.get(method)
+        if op is None:
+            raise AppError(ErrorCode.UNIMPLEMENTED, f"method {method} is not implemented by this server")
+        try:
+            return op(request)
+        except NotFound as exc:
+            raise self._not_found(exc) from None
+        except InvalidArgument as exc:
+            raise AppError(ErrorCode.INVALID_ARGUMENT, str(exc)) from None
+        except DomainError as exc:  # pragma: no cover - every DomainError is one of the two above
+            raise AppError(ErrorCode.INVALID_ARGUMENT, str(exc)) from None
+
+    @property
+    def intercepted(self) -> bool:
+        """Whether any interceptor is installed (adapters may then skip the coroutine of :meth:`call`)."""
+        return bool(self._interceptors)
+
+    def add_interceptor(self, interceptor: Interceptor) -> None:
+        """Add an interceptor; the first one added is the outermost."""
+        self._interceptors.append(interceptor)
+
+    def _chain(self, method: str, index: int) -> Handler:
+        if index == len(self._interceptors):
+            async def last(request: Any) -> Any:
+                return self.call_direct(method, request)
+            return last
+        interceptor = self._interceptors[index]
+        rest = self._chain(method, index + 1)
+
+        async def step(request: Any) -> Any:
+            return await interceptor(method, request, rest)
+        return step
+
+    # -- option-dependent answers -------------------------------------------------------------------------
+
+    def _not_found(self, exc: NotFound) -> AppError:
+        if exc.what == "booking" and self.options.unknown_booking_status == 400:
+            return AppError(ErrorCode.INVALID_ARGUMENT, str(exc))
+        return AppError(ErrorCode.NOT_FOUND, str(exc))
+
+    def _list_bookings(self, user_id: str | None) -> list[BookingView]:
+        found = self.service.list_bookings(user_id)
+        if not found and self.options.unknown_user == "404" and not self.service.knows_user(user_id or ""):
+            raise NotFound("user", user_id or "")
+        return found

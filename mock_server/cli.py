@@ -1,0 +1,180 @@
+"""``bookcheck serve``: run the reference booking server until SIGINT/SIGTERM.
+
+Prints exactly one line on stdout when it accepts requests (``listening on http://HOST:PORT``), so scripts
+can wait for it. Start-up problems (feed, TLS files, port) are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import signal
+import sys
+from typing import Any
+
+from mock_server.server import ServerConfig, ServerStartError, start_server
+
+EXIT_START_ERROR = 2
+
+
+def _int_choice(*allowed: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(map(str, allowed))}") from None
+        if value not in allowed:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(map(str, allowed))}")
+        return value
+    return parse
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 0..65535 (0 = any free port)")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run the reference booking server (REST/JSON)",
+        description=(
+            "Run bookcheck's reference Booking Server API v3 server: an in-memory, faithful partner built "
+            "from an availability feed. Defaults follow column 2 of the spec's decision table (§11); the "
+            "'allowed choice' options switch to other behaviours the spec allows (column 3). "
+            "See docs/server.md."
+        ),
+    )
+    net = p.add_argument_group("network")
+    net.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    net.add_argument("--port", type=_port, default=8080,
+                     help="port to listen on; 0 picks a free port, shown in the ready line (default 8080)")
+    net.add_argument("--grpc-port", type=_port, default=None, metavar="PORT",
+                     help="also serve bookcheck's gRPC form of the API on this port, same state "
+                          "(0 = any free port; default: REST only)")
+    net.add_argument("--user", help="HTTP Basic user name required on every path, HealthCheck included (D19)")
+    net.add_argument("--password", help="HTTP Basic password (with --user)")
+    net.add_argument("--tls-cert", metavar="FILE",
+                     help="PEM certificate (chain): serve HTTPS instead of HTTP")
+    net.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+
+    inv = p.add_argument_group("inventory and behaviour")
+    inv.add_argument("--feed", metavar="PATH",
+                     help="availability feed in Google's JSON layout (a file, or a directory holding "
+                          "availability.json); default: a generated inventory of 6 merchants over 30 days")
+    inv.add_argument("--seed", type=int, default=0, help="seed of the generated inventory (default 0)")
+    inv.add_argument("--lease-ttl-sec", type=_non_negative_int, default=600, metavar="SEC",
+                     help="longest lease hold; longer requested expiries are shortened to now + this "
+                          "(default 600)")
+    inv.add_argument("--cancel-cutoff-sec", type=_non_negative_int, default=0, metavar="SEC",
+                     help="cancels later than start - N seconds fail with OUTSIDE_CANCELLATION_WINDOW "
+                          "(default 0 = until the slot starts; D21)")
+    inv.add_argument("--async-confirm-after-sec", type=_non_negative, default=5.0, metavar="SEC",
+                     help="a booking on an asynchronous slot is PENDING_MERCHANT_CONFIRMATION for this long, "
+                          "then takes --async-outcome (default 5; D18)")
+    inv.add_argument("--async-outcome", choices=("confirmed", "declined"), default="confirmed",
+                     help="final status of asynchronous bookings; 'declined' (DECLINED_BY_MERCHANT) frees "
+                          "the spot (default confirmed)")
+    inv.add_argument("--list-bookings", choices=("all", "active"), default="all",
+                     help="ListBookings returns all the user's bookings, cancelled ones as CANCELED, or only "
+                          "live future ones (default all; D7)")
+
+    alt = p.add_argument_group("allowed choices (§11 column 3; defaults are column 2)")
+    alt.add_argument("--json-names", choices=("snake", "camel"), default="snake",
+                     help="field names in responses (D13; requests accept both)")
+    alt.add_argument("--int64-json", choices=("string", "number"), default="string",
+                     help="int64 values in responses (D12; requests accept both)")
+    alt.add_argument("--unknown-booking-status", type=_int_choice(404, 400), default=404, metavar="{404,400}",
+                     help="HTTP status for an unknown booking_id in UpdateBooking/GetBookingStatus (D5)")
+    alt.add_argument("--unknown-user", choices=("empty", "404"), default="empty",
+                     help="ListBookings for a user with no bookings: empty list or 404 (D6)")
+    alt.add_argument("--recancel", choices=("failure", "echo"), default="failure",
+                     help="cancel of a cancelled booking: BOOKING_ALREADY_CANCELLED, or 200 with the booking "
+                          "still CANCELED (D8)")
+    alt.add_argument("--invalid-slot", choices=("unavailable", "400"), default="unavailable",
+                     help="CreateBooking/CreateLease/reschedule to a slot a known service does not have: "
+                          "200 + SLOT_UNAVAILABLE or HTTP 400 (D9)")
+    alt.add_argument("--same-user-rebook", choices=("reject", "allow", "overlapping"), default="reject",
+                     help="same user, same slot, new token: SLOT_ALREADY_BOOKED_BY_USER, a new booking, or "
+                          "OVERLAPPING_RESERVATION (D10)")
+    alt.add_argument("--health-body", choices=("json", "text", "empty"), default="json",
+                     help='HealthCheck body: {"status":"SERVING"}, text "200", or none (§3.10)')
+    alt.add_argument("--unknown-method-status", type=_int_choice(404, 501), default=404, metavar="{404,501}",
+                     help="HTTP status for a path that is not a served method (§4)")
+    p.set_defaults(func=run_serve)
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        host=args.host, port=args.port, feed=args.feed, seed=args.seed, user=args.user,
+        password=args.password,
+        tls_cert=args.tls_cert, tls_key=args.tls_key, lease_ttl_sec=args.lease_ttl_sec,
+        cancel_cutoff_sec=args.cancel_cutoff_sec, async_confirm_after_sec=args.async_confirm_after_sec,
+        async_outcome=args.async_outcome, list_bookings=args.list_bookings, json_names=args.json_names,
+        int64_json=args.int64_json, unknown_booking_status=args.unknown_booking_status,
+        unknown_user=args.unknown_user, recancel=args.recancel, invalid_slot=args.invalid_slot,
+        same_user_rebook=args.same_user_rebook, health_body=args.health_body,
+        unknown_method_status=args.unknown_method_status,
+        grpc_port=args.grpc_port, faults=tuple(getattr(args, "faults", None) or ()),
+    )
+
+
+def _tune_gc() -> None:
+    """The inventory is loaded once and lives forever: move it out of the collector's sight, and collect
+    young objects less often. Without this, full collections walk every slot and booking, and a server
+    with a large state stalls for tens of milliseconds at a time."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
+async def _serve(config: ServerConfig) -> None:
+    server = await start_server(config)
+    _tune_gc()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(server.ready_line, flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    if (args.user is None) != (args.password is None):
+        print("bookcheck serve: --user and --password go together", file=sys.stderr)
+        return EXIT_START_ERROR
+    try:
+        asyncio.run(_serve(config_from_args(args)))
+    except ServerStartError as exc:
+        print(f"bookcheck serve: {exc}", file=sys.stderr)
+        return EXIT_START_ERROR
+    return 0

@@ -1,0 +1,457 @@
+"""BookingService: the reference server's whole behaviour, transport-free and thread-safe.
+
+API (all methods are synchronous, cheap, and safe to call from any thread; one lock guards all state):
+
+==============================================  =============================================================
+``batch_availability(queries) -> list[bool]``   one answer per query, in order (D3, D4); unknown → False
+``check_availability(query) -> int``            open spots over all matching slots; unknown merchant
+                                                or service → :class:`InvalidArgument`
+``create_lease(CreateLeaseCommand)``            :class:`LeaseResult` (D1, D23)
+``create_booking(CreateBookingCommand)``        :class:`BookingResult` (§3.2, §3.3, D9–D11, D18)
+``update_booking(UpdateBookingCommand)``        :class:`BookingResult`: cancel (D8, D21) or modify (D22)
+``get_booking(booking_id) -> BookingView``      :class:`NotFound` for an unknown id (D5)
+``list_bookings(user_id) -> list[BookingView]`` D7 (all, or active future ones); unknown user → ``[]``
+``knows_user(user_id) -> bool``                 for the "unknown user → 404" option (D6)
+==============================================  =============================================================
+
+Time is read from an injectable clock (``() -> float`` epoch seconds), and everything that "happens later"
+is computed from it when the next call arrives — no background tasks: every call first *settles* the
+state, i.e. expires the leases whose time has come (their spot goes back to the slot) and gives due
+asynchronous bookings their final status (CONFIRMED, or DECLINED_BY_MERCHANT which frees the spot). Two
+small heaps ordered by due time make that O(1) when nothing is due.
+
+Slots that have started (``start_sec <= now``) are never bookable: BAL says false, CheckAvailability
+counts 0, CreateBooking/CreateLease/reschedule fail with SLOT_UNAVAILABLE.
+
+Capacity invariant: ``0 <= slot.spots_open`` always; a spot is taken only under the lock after checking it
+is open, and given back exactly once (cancel, decline, expired unused lease, or the old slot of a move).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .inventory import Inventory
+from .model import (
+    RELEASED_STATUSES,
+    Booking,
+    BookingResult,
+    BookingStatus,
+    BookingView,
+    CreateBookingCommand,
+    CreateLeaseCommand,
+    Failure,
+    FailureCause,
+    InvalidArgument,
+    InventorySlot,
+    Lease,
+    LeaseResult,
+    LeaseView,
+    NotFound,
+    SlotQuery,
+    UpdateBookingCommand,
+    UserInfo,
+)
+
+Clock = Callable[[], float]
+IdGenerator = Callable[[], str]
+
+
+class FakeClock:
+    """A clock for tests: stands still until told to move."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = float(now)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+class SequentialIds:
+    """``prefix1``, ``prefix2``, … (thread-safe: ``itertools.count`` is atomic in CPython)."""
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self._next = itertools.count(1).__next__
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{self._next()}"
+
+
+def default_ids(kind: str) -> SequentialIds:
+    """Ids unique within a run and, thanks to a random run tag, unlikely to repeat across runs."""
+    return SequentialIds(f"{kind}-{secrets.token_hex(3)}-")
+
+
+@dataclass(frozen=True, slots=True)
+class DomainConfig:
+    """The behaviour switches of the domain (each maps to a ``bookcheck serve`` option)."""
+
+    lease_ttl_sec: int = 600
+    cancel_cutoff_sec: int = 0
+    async_confirm_after_sec: float = 5.0
+    async_outcome: Literal["confirmed", "declined"] = "confirmed"
+    list_bookings: Literal["all", "active"] = "all"
+    recancel: Literal["failure", "echo"] = "failure"
+    invalid_slot: Literal["unavailable", "400"] = "unavailable"
+    same_user_rebook: Literal["reject", "allow", "overlapping"] = "reject"
+
+
+@dataclass(slots=True)
+class _UserIndex:
+    """A user's bookings in creation order, and how many live bookings they hold per slot (for D10)."""
+
+    bookings: list[Booking] = field(default_factory=list)
+    live: dict[InventorySlot, int] = field(default_factory=dict)
+
+    def count(self, slot: InventorySlot, delta: int) -> None:
+        n = self.live.get(slot, 0) + delta
+        if n > 0:
+            self.live[slot] = n
+        else:
+            self.live.pop(slot, None)
+
+
+@dataclass(slots=True)
+class _State:
+    bookings: dict[str, Booking] = field(default_factory=dict)
+    by_token: dict[str, Booking] = field(default_factory=dict)
+    by_user: dict[str, _UserIndex] = field(default_factory=dict)
+    users: dict[UserInfo, UserInfo] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
+    leases_by_ref: dict[str, Lease] = field(default_factory=dict)
+    pending: list[tuple[float, int, Booking]] = field(default_factory=list)
+    lease_due: list[tuple[float, int, Lease]] = field(default_factory=list)
+
+
+def _view(b: Booking) -> BookingView:
+    return BookingView(b.booking_id, b.slot, b.user, b.status, b.payment, b.offer_id)
+
+
+def _lease_view(lease: Lease) -> LeaseView:
+    return LeaseView(lease.lease_id, lease.slot, lease.user_reference, lease.expires_sec)
+
+
+def _fail(cause: FailureCause, description: str) -> BookingResult:
+    return BookingResult(failure=Failure(cause, description))
+
+
+def _no_spot(cands: list[InventorySlot], now: float) -> Failure:
+    if all(c.start_sec <= now for c in cands):
+        return Failure(FailureCause.SLOT_UNAVAILABLE, "the slot has already started")
+    return Failure(FailureCause.SLOT_UNAVAILABLE, "no spot left")
+
+
+def _require_slot(q: SlotQuery | None, where: str, *, need_duration: bool) -> SlotQuery:
+    if q is None:
+        raise InvalidArgument(where, "is required")
+    if not q.merchant_id:
+        raise InvalidArgument(f"{where}.merchant_id", "is required")
+    if not q.service_id:
+        raise InvalidArgument(f"{where}.service_id", "is required")
+    if q.start_sec is None:
+        raise InvalidArgument(f"{where}.start_sec", "is required")
+    if need_duration and q.duration_sec is None:
+        raise InvalidArgument(f"{where}.duration_sec", "is required")
+    return q
+
+
+class BookingService:
+    def __init__(self, inventory: Inventory, *, config: DomainConfig | None = None,
+                 clock: Clock | None = None, booking_ids: IdGenerator | None = None,
+                 lease_ids: IdGenerator | None = None) -> None:
+        self.inventory = inventory
+        self.config = config or DomainConfig()
+        self.clock: Clock = clock or time.time
+        self._booking_ids = booking_ids or default_ids("b")
+        self._lease_ids = lease_ids or default_ids("lease")
+        self._lock = threading.Lock()
+        self._s = _State()
+        self._seq = itertools.count().__next__
+        self._outcome = (BookingStatus.DECLINED_BY_MERCHANT if self.config.async_outcome == "declined"
+                         else BookingStatus.CONFIRMED)
+
+    # -- time ---------------------------------------------------------------------------------------------
+
+    def _settle(self, now: float) -> None:
+        """Apply every expiry and asynchronous outcome that is due (call with the lock held)."""
+        due = self._s.lease_due
+        while due and due[0][0] <= now:
+            lease = heapq.heappop(due)[2]
+            if not lease.used_by and not lease.released:
+                lease.released = True
+                lease.slot.spots_open += 1
+        pending = self._s.pending
+        while pending and pending[0][0] <= now:
+            b = heapq.heappop(pending)[2]
+            if b.status is BookingStatus.PENDING_MERCHANT_CONFIRMATION:
+                if self._outcome in RELEASED_STATUSES:
+                    self._release(b)
+                b.status = self._outcome
+
+    def _release(self, b: Booking) -> None:
+        """Give a live booking's spot back (the caller then sets its released status)."""
+        b.slot.spots_open += 1
+        self._s.by_user[b.user.user_id].count(b.slot, -1)
+
+    # -- availability -------------------------------------------------------------------------------------
+
+    def batch_availability(self, queries: Sequence[SlotQuery]) -> list[bool]:
+        """Whether each query's slot has an open spot now. Missing service_id/start_sec → InvalidArgument."""
+        for i, q in enumerate(queries):
+            if not q.merchant_id:
+                raise InvalidArgument("merchant_id", "is required")
+            if not q.service_id:
+                raise InvalidArgument(f"slot_time[{i}].service_id", "is required")
+            if q.start_sec is None:
+                raise InvalidArgument(f"slot_time[{i}].start_sec", "is required")
+        inv = self.inventory
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            return [inv.is_open(q, now) for q in queries]
+
+    def check_availability(self, query: SlotQuery | None) -> int:
+        q = _require_slot(query, "slot", need_duration=False)
+        self._check_known(q, "slot")
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            return sum(s.spots_open for s in self.inventory.candidates(q) if s.start_sec > now)
+
+    def _check_known(self, q: SlotQuery, where: str) -> None:
+        if not self.inventory.has_merchant(q.merchant_id or ""):
+            raise InvalidArgument(f"{where}.merchant_id", f"unknown merchant {q.merchant_id!r}")
+        if not self.inventory.has_service(q.merchant_id or "", q.service_id or ""):
+            raise InvalidArgument(f"{where}.service_id",
+                                  f"unknown service {q.service_id!r} of merchant {q.merchant_id!r}")
+
+    def _no_such_slot(self, where: str) -> Failure:
+        """D9: a known service without the requested slot (SLOT_UNAVAILABLE, or 400 by option)."""
+        if self.config.invalid_slot == "400":
+            raise InvalidArgument(where, "no such slot in the inventory")
+        return Failure(FailureCause.SLOT_UNAVAILABLE, "no such slot in the inventory")
+
+    # -- leases -------------------------------------------------------------------------------------------
+
+    def create_lease(self, cmd: CreateLeaseCommand) -> LeaseResult:
+        """Hold one spot until the (possibly shortened) expiry. ``user_reference`` is the idempotency key."""
+        q = _require_slot(cmd.slot, "lease.slot", need_duration=False)
+        if not cmd.user_reference:
+            raise InvalidArgument("lease.user_reference", "is required")
+        self._check_known(q, "lease.slot")
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            known = self._s.leases_by_ref.get(cmd.user_reference)
+            if known is not None:
+                return LeaseResult(lease=_lease_view(known))
+            cands = self.inventory.candidates(q)
+            if not cands:
+                return LeaseResult(failure=self._no_such_slot("lease.slot"))
+            slot = next((s for s in cands if s.spots_open > 0 and s.start_sec > now), None)
+            if slot is None:
+                return LeaseResult(failure=_no_spot(cands, now))
+            longest = int(now) + self.config.lease_ttl_sec
+            expires = cmd.expires_sec if cmd.expires_sec and cmd.expires_sec < longest else longest
+            lease = Lease(self._lease_ids(), slot, cmd.user_reference, expires)
+            slot.spots_open -= 1
+            self._s.leases[lease.lease_id] = lease
+            self._s.leases_by_ref[lease.user_reference] = lease
+            heapq.heappush(self._s.lease_due, (expires, self._seq(), lease))
+            return LeaseResult(lease=_lease_view(lease))
+
+    # -- bookings -----------------------------------------------------------------------------------------
+
+    def create_booking(self, cmd: CreateBookingCommand) -> BookingResult:
+        q = _require_slot(cmd.slot, "slot", need_duration=True)
+        if cmd.user is None:
+            raise InvalidArgument("user_information", "is required")
+        if not cmd.user.user_id:
+            raise InvalidArgument("user_information.user_id", "is required")
+        if not cmd.idempotency_token:
+            raise InvalidArgument("idempotency_token", "is required")
+        self._check_known(q, "slot")
+        s = self._s
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            replay = s.by_token.get(cmd.idempotency_token)
+            if replay is not None:  # §3.2: the same response; capacity is used once
+                return BookingResult(booking=_view(replay))
+            cands = self.inventory.candidates(q)
+            if not cands:
+                return BookingResult(failure=self._no_such_slot("slot"))
+            lease: Lease | None = None
+            if cmd.lease_id:
+                lease = s.leases.get(cmd.lease_id)
+                if lease is None:
+                    raise NotFound("lease", cmd.lease_id)
+                if lease.used_by:
+                    return _fail(FailureCause.LEASE_EXPIRED, f"the lease was already used by booking "
+                                                             f"{lease.used_by}")
+                if lease.expires_sec <= now:
+                    return _fail(FailureCause.LEASE_EXPIRED, "the lease has expired")
+                if not any(c is lease.slot for c in cands):
+                    return _fail(FailureCause.SLOT_UNAVAILABLE, "the slot does not match the lease's slot")
+            dup = self._same_user_failure(cmd.user.user_id, cands)
+            if dup is not None:
+                return BookingResult(failure=dup)
+            if lease is not None:
+                slot = lease.slot
+            else:
+                found = next((c for c in cands if c.spots_open > 0 and c.start_sec > now), None)
+                if found is None:
+                    return BookingResult(failure=_no_spot(cands, now))
+                slot = found
+                slot.spots_open -= 1
+            user = s.users.setdefault(cmd.user, cmd.user)
+            status = BookingStatus.PENDING_MERCHANT_CONFIRMATION if slot.is_async else BookingStatus.CONFIRMED
+            b = Booking(self._booking_ids(), slot, user, status, now, cmd.payment or None, cmd.offer_id)
+            if lease is not None:
+                lease.used_by = b.booking_id
+            s.bookings[b.booking_id] = b
+            s.by_token[cmd.idempotency_token] = b
+            idx = s.by_user.get(user.user_id)
+            if idx is None:
+                idx = s.by_user[user.user_id] = _UserIndex()
+            idx.bookings.append(b)
+            idx.count(slot, +1)
+            if slot.is_async:
+                heapq.heappush(s.pending, (now + self.config.async_confirm_after_sec, self._seq(), b))
+            return BookingResult(booking=_view(b))
+
+    def _same_user_failure(self, user_id: str, cands: list[InventorySlot]) -> Failure | None:
+        """D10: a live booking of this user on the same slot (reject / overlapping / allow)."""
+        mode = self.config.same_user_rebook
+        idx = self._s.by_user.get(user_id)
+        if mode == "allow" or idx is None or not any(c in idx.live for c in cands):
+            return None
+        held = next(b for b in idx.bookings if b.status not in RELEASED_STATUSES and b.slot in cands)
+        why = f"the user already holds booking {held.booking_id} for this slot"
+        if mode == "overlapping":
+            return Failure(FailureCause.OVERLAPPING_RESERVATION, why)
+        return Failure(FailureCause.SLOT_ALREADY_BOOKED_BY_USER, why)
+
+    def update_booking(self, cmd: UpdateBookingCommand) -> BookingResult:
+        if not cmd.booking_id:
+            raise InvalidArgument("booking.booking_id", "is required")
+        cancel = cmd.status is BookingStatus.CANCELED
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            b = self._s.bookings.get(cmd.booking_id)
+            if b is None:
+                raise NotFound("booking", cmd.booking_id)
+            if cancel:
+                if cmd.modifies_slot and self._target_key(b, cmd) != b.slot.key:
+                    raise InvalidArgument("booking", "give either status CANCELED or a new slot, not both")
+                return self._cancel(b, now)
+            if cmd.modifies_slot:
+                return self._modify(b, cmd, now)
+            if cmd.status is not None and cmd.status is not b.status:
+                raise InvalidArgument("booking.status", f"cannot set status {cmd.status.name}; only CANCELED")
+            if cmd.status is None:
+                raise InvalidArgument("booking", "nothing to update: give status CANCELED, or slot.start_sec/"
+                                      "slot.duration_sec, or slot.resources.party_size")
+            return BookingResult(booking=_view(b))
+
+    def _cancel(self, b: Booking, now: float) -> BookingResult:
+        if b.status is BookingStatus.CANCELED:
+            if self.config.recancel == "echo":
+                return BookingResult(booking=_view(b))
+            return _fail(FailureCause.BOOKING_ALREADY_CANCELLED, "the booking is already cancelled")
+        if b.status in RELEASED_STATUSES:
+            return _fail(FailureCause.BOOKING_NOT_CANCELLABLE, f"the booking is {b.status.name}")
+        if now >= b.slot.start_sec - self.config.cancel_cutoff_sec:
+            return _fail(FailureCause.OUTSIDE_CANCELLATION_WINDOW,
+                         f"cancellations close {self.config.cancel_cutoff_sec} s before the slot starts")
+        self._release(b)
+        b.status = BookingStatus.CANCELED
+        return BookingResult(booking=_view(b))
+
+    def _modify(self, b: Booking, cmd: UpdateBookingCommand, now: float) -> BookingResult:
+        """D22: reschedule and/or party-size change within the same merchant, service and staff/room."""
+        old = b.slot
+        for name, given, have in (("merchant_id", cmd.merchant_id, old.merchant_id),
+                                  ("service_id", cmd.service_id, old.service_id),
+                                  ("resources.staff_id", cmd.staff_id, old.staff_id),
+                                  ("resources.room_id", cmd.room_id, old.room_id)):
+            if given and given != have:
+                raise InvalidArgument(f"booking.slot.{name}", f"cannot be changed (the booking has {have!r})")
+        if b.status is BookingStatus.CANCELED:
+            return _fail(FailureCause.BOOKING_ALREADY_CANCELLED, "a cancelled booking cannot be modified")
+        if b.status in RELEASED_STATUSES:
+            return _fail(FailureCause.SLOT_UNAVAILABLE, f"a {b.status.name} booking cannot be modified")
+        key = self._target_key(b, cmd)
+        if key == old.key:
+            return BookingResult(booking=_view(b))  # a repeated modify has no further effect
+        new = self.inventory.exact(key)
+        if new is None:
+            return BookingResult(failure=self._no_such_slot("booking.slot"))
+        if new.start_sec <= now:
+            return _fail(FailureCause.SLOT_UNAVAILABLE, "the new slot has already started")
+        if new.spots_open <= 0:
+            return _fail(FailureCause.SLOT_UNAVAILABLE, "the new slot has no spot left")
+        new.spots_open -= 1
+        old.spots_open += 1
+        idx = self._s.by_user[b.user.user_id]
+        idx.count(old, -1)
+        idx.count(new, +1)
+        b.slot = new
+        return BookingResult(booking=_view(b))
+
+    @staticmethod
+    def _target_key(b: Booking, cmd: UpdateBookingCommand) -> tuple[str, str, int, int, str, str, int]:
+        old = b.slot
+        return (old.merchant_id, old.service_id,
+                old.start_sec if cmd.start_sec is None else cmd.start_sec,
+                old.duration_sec if cmd.duration_sec is None else cmd.duration_sec,
+                old.staff_id, old.room_id,
+                old.party_size if cmd.party_size is None else cmd.party_size)
+
+    # -- reads --------------------------------------------------------------------------------------------
+
+    def get_booking(self, booking_id: str | None) -> BookingView:
+        if not booking_id:
+            raise InvalidArgument("booking_id", "is required")
+        with self._lock:
+            self._settle(self.clock())
+            b = self._s.bookings.get(booking_id)
+            if b is None:
+                raise NotFound("booking", booking_id)
+            return _view(b)
+
+    def list_bookings(self, user_id: str | None) -> list[BookingView]:
+        """D7: the user's bookings in creation order (all, or only live future ones by option)."""
+        if not user_id:
+            raise InvalidArgument("user_id", "is required")
+        with self._lock:
+            now = self.clock()
+            self._settle(now)
+            idx = self._s.by_user.get(user_id)
+            mine = idx.bookings if idx is not None else []
+            if self.config.list_bookings == "active":
+                return [_view(b) for b in mine
+                        if b.status not in RELEASED_STATUSES and b.slot.start_sec > now]
+            return [_view(b) for b in mine]
+
+    def knows_user(self, user_id: str) -> bool:
+        with self._lock:
+            return user_id in self._s.by_user
+
+    @property
+    def booking_count(self) -> int:
+        return len(self._s.bookings)

@@ -1,0 +1,319 @@
+"""The REST/JSON adapter: one aiohttp handler for every ``/v3/<Method>`` path (spec §1, §4, §5, §6, §11).
+
+The request path is matched case-insensitively with or without a trailing slash (D2). Every path,
+including HealthCheck and unknown ones, requires HTTP Basic credentials when they are configured (D19).
+Bodies are parsed with orjson and decoded by the table-driven codec; nothing in the request path touches
+protobuf. Every error is a JSON body ``{"error": {"code": <http>, "status": "<CODE>", "message": "..."}}``
+(D16); a request that fails this way changes no state.
+
+One table maps wire problems to statuses:
+
+=====================================  ======  ====================
+problem                                 HTTP    status
+=====================================  ======  ====================
+missing/wrong credentials               401     UNAUTHENTICATED
+path not a served method                404     NOT_FOUND (501 UNIMPLEMENTED by option)
+wrong verb (GET for a POST method …)    405     UNIMPLEMENTED (+ ``Allow``)
+body over 1 MiB                         413     RESOURCE_EXHAUSTED
+malformed JSON, wrong types, missing    400     INVALID_ARGUMENT
+unknown merchant/service                400     INVALID_ARGUMENT
+unknown booking id                      404     NOT_FOUND (400 by option)
+unknown lease id                        404     NOT_FOUND
+=====================================  ======  ====================
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from aiohttp import web
+
+from mock_server.app import AppError, BookingApp, ErrorCode
+from mock_server.domain import BookingResult, InvalidArgument, LeaseResult, SlotQuery
+
+from . import codec, mapping
+
+MAX_BODY = 1024 * 1024
+
+_JSON = "application/json"
+_JSON_HEADERS = {"Content-Type": _JSON}
+
+
+@dataclass(frozen=True, slots=True)
+class RestOptions:
+    user: str | None = None
+    password: str | None = None
+    json_names: Literal["snake", "camel"] = "snake"
+    int64_json: Literal["string", "number"] = "string"
+    health_body: Literal["json", "text", "empty"] = "json"
+    unknown_method_status: Literal[404, 501] = 404
+    max_body: int = MAX_BODY
+
+
+def error_response(status: int, code: str, message: str,
+                   headers: dict[str, str] | None = None) -> web.Response:
+    body = orjson.dumps({"error": {"code": status, "status": code, "message": message}})
+    return web.Response(status=status, body=body, content_type=_JSON, headers=headers)
+
+
+Encoder = Callable[[Any, Any, codec.Style], dict[str, Any]]
+
+_M = codec.message
+
+
+def _bal_in(req: dict[str, Any]) -> Any:
+    merchant = req.get("merchant_id")
+    times = req.get("slot_time", [])
+    queries = [mapping.slot_query(t, merchant, "resource_ids") for t in times]
+    return queries
+
+
+_ST_NAMES = {f.name: (f.camel if f.camel != f.name else f.name) for f in _M("SlotTime").fields}
+_ST_INT64 = frozenset({"start_sec", "duration_sec"})
+_ST_SIMPLE: dict[str, tuple[str, bool]] = {
+    name: (canon, canon in _ST_INT64)
+    for canon, camel in _ST_NAMES.items()
+    if canon in ("service_id", "start_sec", "duration_sec", "availability_tag")
+    for name in (canon, camel)
+}
+_INT64_MAX = 2**63 - 1
+
+
+def _bal_fast(raw: Any) -> tuple[dict[str, Any], list[SlotQuery]] | None:
+    """The common BAL request (merchant_id plus slot times naming service, start, duration, tag) decoded in
+    one pass. Anything else (resources, enums, nulls, wrong types, unknown fields) returns None and takes
+    the generic path, which also produces the exact error messages. The result equals the generic one."""
+    if type(raw) is not dict:
+        return None
+    merchant: Any = None
+    times: Any = None
+    for key, value in raw.items():
+        if key == "merchant_id" or key == "merchantId":
+            merchant = value
+        elif key == "slot_time" or key == "slotTime":
+            times = value
+        else:
+            return None
+    if type(merchant) is not str or not merchant or type(times) is not list:
+        return None
+    canon: list[dict[str, Any]] = []
+    queries: list[SlotQuery] = []
+    simple = _ST_SIMPLE
+    for t in times:
+        if type(t) is not dict:
+            return None
+        c: dict[str, Any] = {}
+        for key, value in t.items():
+            spec = simple.get(key)
+            if spec is None:
+                return None
+            name, is_int = spec
+            if is_int:
+                if type(value) is str and value.isascii() and value.isdigit():
+                    value = int(value)
+                elif type(value) is not int:
+                    return None
+                if not 0 <= value <= _INT64_MAX:
+                    return None
+            elif type(value) is not str:
+                return None
+            c[name] = value
+        service_id, start = c.get("service_id"), c.get("start_sec")
+        if not service_id or start is None:
+            return None
+        queries.append(SlotQuery(merchant, service_id, start, c.get("duration_sec"),
+                                 c.get("availability_tag", "")))
+        canon.append(c)
+    return {"merchant_id": merchant, "slot_time": canon}, queries
+
+
+def _echo_slot_time(t: dict[str, Any], style: codec.Style) -> dict[str, Any]:
+    if "resource_ids" in t or "confirmation_mode" in t:
+        return codec.encode(_M("SlotTime"), t, style)
+    as_str, camel = style.int64_as_string, style.camel
+    out: dict[str, Any] = {}
+    for key, value in t.items():
+        if value:
+            out[_ST_NAMES[key] if camel else key] = str(value) if as_str and key in _ST_INT64 else value
+    return out
+
+
+def _bal_out(req: dict[str, Any], result: list[bool], style: codec.Style) -> dict[str, Any]:
+    name_sta = "slotTimeAvailability" if style.camel else "slot_time_availability"
+    name_st = "slotTime" if style.camel else "slot_time"
+    return {name_sta: [{name_st: _echo_slot_time(t, style), "available": ok}
+                       for t, ok in zip(req.get("slot_time", []), result, strict=True)]}
+
+
+def _check_out(req: dict[str, Any], count: int, style: codec.Style) -> dict[str, Any]:
+    out = codec.encode(_M("CheckAvailabilityResponse"), {"slot": req.get("slot") or {}}, style)
+    out["countAvailable" if style.camel else "count_available"] = count
+    return out
+
+
+def _booking_result_out(msg: str) -> Encoder:
+    spec = _M(msg)
+
+    def enc(_req: Any, r: BookingResult, style: codec.Style) -> dict[str, Any]:
+        if r.failure is not None:
+            return codec.encode(spec, {"booking_failure": mapping.failure_out(r.failure)}, style)
+        assert r.booking is not None
+        return codec.encode(spec, {"booking": mapping.booking_out(r.booking)}, style)
+    return enc
+
+
+def _lease_out(_req: Any, r: LeaseResult, style: codec.Style) -> dict[str, Any]:
+    spec = _M("CreateLeaseResponse")
+    if r.failure is not None:
+        return codec.encode(spec, {"booking_failure": mapping.failure_out(r.failure)}, style)
+    assert r.lease is not None
+    return codec.encode(spec, {"lease": mapping.lease_out(r.lease)}, style)
+
+
+def _status_out(_req: Any, b: Any, style: codec.Style) -> dict[str, Any]:
+    return codec.encode(_M("GetBookingStatusResponse"), {
+        "booking_id": b.booking_id, "booking_status": b.status.name, "prepayment_status": b.prepayment_status,
+    }, style)
+
+
+def _list_out(_req: Any, bookings: list[Any], style: codec.Style) -> dict[str, Any]:
+    spec = _M("Booking")
+    return {"bookings": [codec.encode(spec, mapping.booking_out(b), style) for b in bookings]}
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    method: str
+    request: codec.Message
+    to_domain: Callable[[dict[str, Any]], Any]
+    encode: Callable[[Any, Any, codec.Style], dict[str, Any]]
+    #: optional one-pass decoder of raw JSON -> (canonical request, domain request), or None to fall back
+    fast: Callable[[Any], tuple[Any, Any] | None] | None = None
+
+
+ROUTES: dict[str, _Route] = {
+    r.method.lower(): r
+    for r in (
+        _Route("BatchAvailabilityLookup", _M("BatchAvailabilityLookupRequest"), _bal_in, _bal_out, _bal_fast),
+        _Route("CheckAvailability", _M("CheckAvailabilityRequest"),
+               lambda req: mapping.slot_query(req.get("slot")), _check_out),
+        _Route("CreateLease", _M("CreateLeaseRequest"), mapping.create_lease_command, _lease_out),
+        _Route("CreateBooking", _M("CreateBookingRequest"), mapping.create_booking_command,
+               _booking_result_out("CreateBookingResponse")),
+        _Route("UpdateBooking", _M("UpdateBookingRequest"), mapping.update_booking_command,
+               _booking_result_out("UpdateBookingResponse")),
+        _Route("GetBookingStatus", _M("GetBookingStatusRequest"),
+               lambda req: req.get("booking_id") or None, _status_out),
+        _Route("ListBookings", _M("ListBookingsRequest"), lambda req: req.get("user_id") or None, _list_out),
+    )
+}
+
+
+class RestAdapter:
+    """Holds the options and serves every request through :meth:`handle`."""
+
+    def __init__(self, app: BookingApp, options: RestOptions | None = None) -> None:
+        self.app = app
+        self.options = opts = options or RestOptions()
+        self.style = codec.Style(camel=opts.json_names == "camel",
+                                 int64_as_string=opts.int64_json == "string")
+        self._auth: str | None = None
+        if opts.user is not None or opts.password is not None:
+            raw = f"{opts.user or ''}:{opts.password or ''}".encode()
+            self._auth = "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def web_app(self) -> web.Application:
+        application = web.Application(client_max_size=self.options.max_body)
+        application.router.add_route("*", "/{tail:.*}", self.handle)
+        return application
+
+    # -- auth ---------------------------------------------------------------------------------------------
+
+    def _authorized(self, header: str | None) -> bool:
+        expected = self._auth
+        if expected is None or header == expected:
+            return True
+        if not header:
+            return False
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            given = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        want = f"{self.options.user or ''}:{self.options.password or ''}".encode()
+        return hmac.compare_digest(given, want)
+
+    # -- the handler --------------------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request.headers.get("Authorization")):
+            return error_response(401, "UNAUTHENTICATED", "missing or wrong HTTP Basic credentials",
+                                  {"WWW-Authenticate": 'Basic realm="bookcheck"'})
+        path = request.path.rstrip("/").lower()
+        name = path[4:] if path.startswith("/v3/") else ""
+        if name == "healthcheck":
+            if request.method not in ("GET", "HEAD"):
+                return error_response(405, "UNIMPLEMENTED", f"HealthCheck takes GET, not {request.method}",
+                                      {"Allow": "GET, HEAD"})
+            return await self._health()
+        route = ROUTES.get(name)
+        if route is None:
+            return self._unknown_method(request.path)
+        if request.method != "POST":
+            return error_response(405, "UNIMPLEMENTED", f"{route.method} takes POST, not {request.method}",
+                                  {"Allow": "POST"})
+        try:
+            if (request.content_length or 0) > self.options.max_body:
+                raise web.HTTPRequestEntityTooLarge(max_size=self.options.max_body,
+                                                    actual_size=request.content_length or 0)
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return error_response(413, "RESOURCE_EXHAUSTED",
+                                  f"request body larger than {self.options.max_body} bytes")
+        try:
+            raw = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError as exc:
+            return error_response(400, "INVALID_ARGUMENT", f"malformed JSON body: {exc}")
+        try:
+            fast = route.fast(raw) if route.fast is not None else None
+            if fast is not None:
+                req, command = fast
+            else:
+                req = codec.decode(route.request, raw)
+                command = route.to_domain(req)
+            app = self.app
+            if app.intercepted:
+                result = await app.call(route.method, command)
+            else:  # the common case: no interceptor, no coroutine
+                result = app.call_direct(route.method, command)
+        except InvalidArgument as exc:
+            return error_response(400, "INVALID_ARGUMENT", str(exc))
+        except AppError as exc:
+            return error_response(exc.http, exc.code.name, exc.message)
+        return web.Response(body=orjson.dumps(route.encode(req, result, self.style)), headers=_JSON_HEADERS)
+
+    async def _health(self) -> web.Response:
+        try:
+            await self.app.call("HealthCheck", None)
+        except AppError as exc:
+            return error_response(exc.http, exc.code.name, exc.message)
+        body = self.options.health_body
+        if body == "json":
+            return web.Response(body=b'{"status":"SERVING"}', content_type=_JSON)
+        if body == "text":
+            return web.Response(text="200", content_type="text/plain")
+        return web.Response(status=200)
+
+    def _unknown_method(self, path: str) -> web.Response:
+        message = f"{path} is not a method this server serves"
+        if self.options.unknown_method_status == 501:
+            return error_response(501, ErrorCode.UNIMPLEMENTED.name, message)
+        return error_response(404, ErrorCode.NOT_FOUND.name, message)

@@ -1,0 +1,249 @@
+"""Starting and stopping the reference server: ServerConfig, start_server, serve_in_thread.
+
+``ServerConfig`` mirrors the ``bookcheck serve`` flags one to one. :func:`start_server` loads the inventory
+(``--feed``, or the generated default inventory of :mod:`mock_server.datagen`), builds the domain service,
+the application layer and the REST adapter, and listens; the returned :class:`RunningServer` knows its
+real URL (``--port 0`` picks a free port) and its ``ready_line``::
+
+    listening on http://127.0.0.1:54321
+
+:func:`serve_in_thread` runs the same thing on its own event loop in a background thread, for tests, the
+demo command and the harness tests::
+
+    with serve_in_thread(ServerConfig(port=0, feed=path)) as server:
+        urllib.request.urlopen(server.rest_url + "/v3/HealthCheck")
+
+Start-up problems (feed, certificate, port) raise :class:`ServerStartError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+from booking_protocol.feed import FeedError, iter_feed_document, load_availability_feed
+from mock_server.app import AppOptions, BookingApp
+from mock_server.domain import BookingService, DomainConfig, DuplicateSlot, Inventory
+from mock_server.rest import RestAdapter, RestOptions
+
+READY_TIMEOUT_SEC = 60.0
+
+
+class ServerStartError(RuntimeError):
+    """The server cannot start; ``str()`` is one line naming the problem."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    feed: str | None = None
+    seed: int = 0
+    user: str | None = None
+    password: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    lease_ttl_sec: int = 600
+    cancel_cutoff_sec: int = 0
+    async_confirm_after_sec: float = 5.0
+    async_outcome: Literal["confirmed", "declined"] = "confirmed"
+    list_bookings: Literal["all", "active"] = "all"
+    # allowed choices (§11 column 3); the defaults are column 2
+    json_names: Literal["snake", "camel"] = "snake"
+    int64_json: Literal["string", "number"] = "string"
+    unknown_booking_status: Literal[404, 400] = 404
+    unknown_user: Literal["empty", "404"] = "empty"
+    recancel: Literal["failure", "echo"] = "failure"
+    invalid_slot: Literal["unavailable", "400"] = "unavailable"
+    same_user_rebook: Literal["reject", "allow", "overlapping"] = "reject"
+    health_body: Literal["json", "text", "empty"] = "json"
+    unknown_method_status: Literal[404, 501] = 404
+    grpc_port: int | None = None
+    faults: tuple[str, ...] = ()
+    #: tests only: the domain clock (epoch seconds); None = real time
+    clock: Callable[[], float] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
+
+    def domain_config(self) -> DomainConfig:
+        return DomainConfig(
+            lease_ttl_sec=self.lease_ttl_sec, cancel_cutoff_sec=self.cancel_cutoff_sec,
+            async_confirm_after_sec=self.async_confirm_after_sec, async_outcome=self.async_outcome,
+            list_bookings=self.list_bookings, recancel=self.recancel, invalid_slot=self.invalid_slot,
+            same_user_rebook=self.same_user_rebook,
+        )
+
+    def app_options(self) -> AppOptions:
+        return AppOptions(unknown_booking_status=self.unknown_booking_status, unknown_user=self.unknown_user)
+
+    def rest_options(self) -> RestOptions:
+        return RestOptions(user=self.user, password=self.password, json_names=self.json_names,
+                           int64_json=self.int64_json, health_body=self.health_body,
+                           unknown_method_status=self.unknown_method_status)
+
+
+def load_inventory(config: ServerConfig) -> Inventory:
+    """The inventory of ``--feed``, or the generated default one. Raises :class:`ServerStartError`."""
+    inventory = Inventory()
+    try:
+        if config.feed:
+            inventory.add_records(load_availability_feed(config.feed))
+        else:
+            from mock_server.datagen import generate_availability_feed
+
+            doc = generate_availability_feed(seed=config.seed)
+            inventory.add_records(iter_feed_document(doc, f"<generated inventory, seed {config.seed}>"))
+    except FeedError as exc:
+        raise ServerStartError(f"cannot load the feed: {exc}") from None
+    except DuplicateSlot as exc:
+        raise ServerStartError(f"cannot load the feed {config.feed or '(generated)'}: {exc}") from None
+    inventory.done_loading()
+    return inventory
+
+
+def build_app(config: ServerConfig, inventory: Inventory | None = None) -> BookingApp:
+    service = BookingService(inventory if inventory is not None else load_inventory(config),
+                             config=config.domain_config(), clock=config.clock)
+    return BookingApp(service, config.app_options())
+
+
+def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
+    if not config.tls_cert and not config.tls_key:
+        return None
+    if not (config.tls_cert and config.tls_key):
+        raise ServerStartError("TLS needs both --tls-cert and --tls-key")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(config.tls_cert, config.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ServerStartError(f"cannot use the TLS certificate {config.tls_cert} / key {config.tls_key}: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from None
+    return ctx
+
+
+@dataclass
+class RunningServer:
+    """A started server. ``rest_url`` carries the real port; ``close()`` stops it (idempotent)."""
+
+    app: BookingApp
+    config: ServerConfig
+    rest_url: str
+    _runner: web.AppRunner
+    extra_urls: list[str] = field(default_factory=list)
+    _closers: list[Callable[[], Any]] = field(default_factory=list)
+    _closed: bool = False
+
+    @property
+    def port(self) -> int:
+        return int(self.rest_url.rsplit(":", 1)[1])
+
+    @property
+    def ready_line(self) -> str:
+        return " and ".join(["listening on " + self.rest_url, *self.extra_urls])
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for closer in reversed(self._closers):
+            result = closer()
+            if asyncio.iscoroutine(result):
+                await result
+        await self._runner.cleanup()
+
+
+def _listen_error(config: ServerConfig, exc: OSError) -> ServerStartError:
+    if exc.errno == errno.EADDRINUSE:
+        why = "the address is already in use"
+    elif exc.errno == errno.EACCES:
+        why = "permission denied"
+    else:
+        why = exc.strerror or str(exc)
+    return ServerStartError(f"cannot listen on {config.host}:{config.port}: {why}")
+
+
+async def start_server(config: ServerConfig, *, inventory: Inventory | None = None) -> RunningServer:
+    """Load, build and listen. Raises :class:`ServerStartError` on a bad feed, certificate or port."""
+    ctx = _ssl_context(config)
+    app = build_app(config, inventory)
+    adapter = RestAdapter(app, config.rest_options())
+    runner = web.AppRunner(adapter.web_app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ctx)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise _listen_error(config, exc) from None
+    port = runner.addresses[0][1]
+    host = config.host if ":" not in config.host else f"[{config.host}]"
+    scheme = "https" if ctx else "http"
+    running = RunningServer(app=app, config=config, rest_url=f"{scheme}://{host}:{port}", _runner=runner)
+    if config.grpc_port is not None:
+        try:
+            await _start_grpc(running)
+        except BaseException:
+            await running.close()
+            raise
+    return running
+
+
+async def _start_grpc(running: RunningServer) -> None:
+    """The gRPC endpoint (``mock_server.grpc``) on the same loop and the same app, when grpc_port is set."""
+    config = running.config
+    try:
+        from mock_server.grpc.server import start_grpc_server
+    except ImportError as exc:
+        raise ServerStartError(f"the gRPC transport is not available: {exc}") from None
+    try:
+        handle = await start_grpc_server(running.app, config)
+    except (OSError, ValueError) as exc:
+        raise ServerStartError(f"cannot serve gRPC on {config.host}:{config.grpc_port}: {exc}") from None
+    running.extra_urls.append(handle.url)
+    running._closers.append(handle.stop)
+
+
+@contextlib.contextmanager
+def serve_in_thread(config: ServerConfig, *, inventory: Inventory | None = None) -> Iterator[RunningServer]:
+    """Run the server on its own event loop in a daemon thread; yield it once it listens."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        try:
+            box["server"] = await start_server(config, inventory=inventory)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+            ready.set()
+            return
+        stop = box["stop"] = asyncio.Event()
+        ready.set()
+        await stop.wait()
+        await box["server"].close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), name="bookcheck-server",
+                              daemon=True)
+    thread.start()
+    try:
+        if not ready.wait(READY_TIMEOUT_SEC):
+            raise ServerStartError(f"the server did not start within {READY_TIMEOUT_SEC:.0f} s")
+        if "error" in box:
+            raise box["error"]
+        yield box["server"]
+    finally:
+        if "stop" in box:
+            loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(timeout=30)
+        if not thread.is_alive():
+            loop.close()

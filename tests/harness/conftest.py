@@ -1,0 +1,255 @@
+"""Fixtures of the harness tests: a generated feed, the reference server in-process, and a *breaker* proxy.
+
+The breaker is a small aiohttp reverse proxy in front of the reference server that changes exactly one
+behaviour (a response field, a status, a delay...). It is how these tests show that each check fires on a
+single broken behaviour, while the reference server itself (and each of its allowed-choice options) passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, web
+
+from booking_protocol.feed import FeedSlot, load_availability_feed
+from harness.profile import TargetProfile
+from harness.results import RunResult
+from harness.runner import RunConfig, run
+from harness.targets import Credentials, TargetOptions
+
+USER, PASSWORD = "bc-user", "bc-secret-password-123"
+FULL_PROFILE = TargetProfile(availability="both", leases=True, party_size_change=True)
+
+
+@pytest.fixture(scope="session")
+def feed_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mock_server.datagen import generate_availability_feed
+
+    path = tmp_path_factory.mktemp("feed") / "availability.json"
+    path.write_text(json.dumps(generate_availability_feed(seed=7)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def feed_slots(feed_path: Path) -> list[FeedSlot]:
+    return load_availability_feed(feed_path)
+
+
+@contextlib.contextmanager
+def reference_server(feed_path: Path, **options: Any) -> Iterator[Any]:
+    from mock_server.server import ServerConfig, serve_in_thread
+
+    cfg = ServerConfig(port=0, feed=str(feed_path), user=USER, password=PASSWORD, **options)
+    with serve_in_thread(cfg) as server:
+        yield server
+
+
+@pytest.fixture
+def reference(feed_path: Path) -> Callable[..., Any]:
+    """``with reference(json_names="camel") as server: server.rest_url``"""
+    return lambda **options: reference_server(feed_path, **options)
+
+
+def make_config(url: str, feed: list[FeedSlot] | None, **kw: Any) -> RunConfig:
+    creds = kw.pop("credentials", Credentials(USER, PASSWORD))
+    target = TargetOptions(url=url, credentials=creds, timeout=kw.pop("timeout", 10.0))
+    kw.setdefault("profile", FULL_PROFILE)
+    kw.setdefault("seed", 1)
+    return RunConfig(target=target, feed=feed, **kw)
+
+
+@pytest.fixture
+def run_against(feed_slots: list[FeedSlot]) -> Callable[..., RunResult]:
+    def go(url: str, **kw: Any) -> RunResult:
+        return run(make_config(url, feed_slots, **kw))
+
+    return go
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------------------------------------------
+# the breaker proxy
+# ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProxyCall:
+    """One request through the breaker. ``before`` may set ``status``/``body`` to answer without upstream;
+    ``after`` may change ``status``, ``body`` (a JSON value or bytes) and ``headers``."""
+
+    op: str
+    method: str
+    request: Any  # decoded JSON request body (None when not JSON)
+    raw_request: bytes
+    headers: dict[str, str]
+    status: int | None = None
+    body: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+Hook = Callable[[ProxyCall], Awaitable[None] | None]
+
+
+async def _maybe(hook: Hook | None, call: ProxyCall) -> None:
+    if hook is None:
+        return
+    res = hook(call)
+    if asyncio.iscoroutine(res):
+        await res
+
+
+@contextlib.contextmanager
+def breaker(upstream: str, *, before: Hook | None = None, after: Hook | None = None) -> Iterator[str]:
+    """Run a reverse proxy to ``upstream`` in a thread; yield its base URL."""
+    state: dict[str, Any] = {}
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            decoded = json.loads(raw) if raw else None
+        except ValueError:
+            decoded = None
+        op = request.path.rstrip("/").rsplit("/", 1)[-1]
+        call = ProxyCall(
+            op=op,
+            method=request.method,
+            request=decoded,
+            raw_request=raw,
+            headers=dict(request.headers),
+            state=state,
+        )
+        await _maybe(before, call)
+        if call.status is None:
+            fwd_headers = {
+                k: v for k, v in call.headers.items() if k.lower() in ("authorization", "content-type")
+            }
+            async with box["session"].request(
+                request.method, upstream + request.path_qs, data=call.raw_request, headers=fwd_headers
+            ) as resp:
+                payload = await resp.read()
+                call.status = resp.status
+                call.response_headers = {"Content-Type": resp.headers.get("Content-Type", "")}
+                try:
+                    call.body = json.loads(payload) if payload else None
+                except ValueError:
+                    call.body = payload
+            await _maybe(after, call)
+        body = call.body
+        if isinstance(body, bytes):
+            data = body
+        elif body is None:
+            data = b""
+        else:
+            data = json.dumps(body).encode()
+            call.response_headers.setdefault("Content-Type", "application/json")
+        headers = {k: v for k, v in call.response_headers.items() if v}
+        return web.Response(status=call.status, body=data, headers=headers)
+
+    async def main() -> None:
+        box["session"] = ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        box["url"] = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        stop = box["stop"] = asyncio.Event()
+        ready.set()
+        await stop.wait()
+        await box["session"].close()
+        await runner.cleanup()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(20), "the breaker proxy did not start"
+        yield box["url"]
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(timeout=20)
+        if not thread.is_alive():
+            loop.close()
+
+
+@pytest.fixture
+def broken(reference: Callable[..., Any], feed_slots: list[FeedSlot]) -> Callable[..., RunResult]:
+    """``broken(after=hook, only=("bal/*",))``: run the harness through a breaker in front of a fresh
+    reference server and return the result."""
+
+    def go(
+        *,
+        before: Hook | None = None,
+        after: Hook | None = None,
+        server_options: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> RunResult:
+        with (
+            reference(**(server_options or {})) as server,
+            breaker(server.rest_url, before=before, after=after) as url,
+        ):
+            return run(make_config(url, feed_slots, **kw))
+
+    return go
+
+
+@contextlib.contextmanager
+def grpc_reference(feed_path: Path) -> Iterator[str]:
+    """The reference server's gRPC endpoint: through ``serve_in_thread(grpc_port=0)`` when it starts one,
+    else started here on the same app (``mock_server.grpc.server.start_grpc_server``)."""
+    from mock_server.server import ServerConfig, serve_in_thread
+
+    cfg = ServerConfig(port=0, feed=str(feed_path), user=USER, password=PASSWORD, grpc_port=0)
+    with serve_in_thread(cfg) as server:
+        urls = [u for u in getattr(server, "extra_urls", []) if u.startswith("grpc")]
+        if urls:
+            yield urls[0]
+            return
+    from mock_server.grpc.server import GrpcSettings, start_grpc_server
+    from mock_server.server import build_app
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        box["handle"] = await start_grpc_server(build_app(cfg), GrpcSettings(user=USER, password=PASSWORD))
+        stop = box["stop"] = asyncio.Event()
+        ready.set()
+        await stop.wait()
+        await box["handle"].stop(0)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(20), "the gRPC endpoint did not start"
+        yield box["handle"].url
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(timeout=20)
+        if not thread.is_alive():
+            loop.close()
+
+
+@pytest.fixture
+def grpc_url(feed_path: Path) -> Iterator[str]:
+    with grpc_reference(feed_path) as url:
+        yield url

@@ -1,0 +1,71 @@
+"""The pytest plugin runs the same scenarios as pytest items, with pytest-xdist and --junitxml."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .conftest import PASSWORD, USER, breaker  # noqa: TID252
+
+
+def _pytest(tmp_path: Path, url: str, feed: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "harness.pytest_plugin",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "--bookcheck-target",
+            url,
+            "--bookcheck-feed",
+            str(feed),
+            "--bookcheck-user",
+            USER,
+            "--bookcheck-password",
+            PASSWORD,
+            "--junitxml",
+            str(tmp_path / "junit.xml"),
+            "-q",
+            *extra,
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+def test_scenarios_run_as_pytest_items_with_xdist(
+    reference: Callable[..., Any], feed_path: Path, tmp_path: Path
+) -> None:
+    with reference() as server:
+        proc = _pytest(tmp_path, server.rest_url, feed_path, "-n", "2", "-k", "create-booking or health")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    cases = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+    names = {c.get("name") for c in cases}
+    assert {"create-booking/echo", "create-booking/idempotent-replay", "health/ok"} <= names
+
+
+def test_a_deviation_fails_its_item(reference: Callable[..., Any], feed_path: Path, tmp_path: Path) -> None:
+    def health_503(c: Any) -> None:
+        if c.op == "HealthCheck":
+            c.status = 503
+
+    with reference() as server, breaker(server.rest_url, after=health_503) as url:
+        proc = _pytest(tmp_path, url, feed_path, "-k", "health or echo")
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "health/ok" in proc.stdout and "HTTP 200" in proc.stdout
+    assert "1 failed" in proc.stdout

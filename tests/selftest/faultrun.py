@@ -1,0 +1,124 @@
+"""Helpers of the self-test room: a reference server with fault profiles, and the harness run against it.
+
+The server runs in-process (its own event loop in a thread, ephemeral port), on a small generated
+inventory that the harness receives as its feed; the harness runner is called in-process. Nothing here is
+shared between tests: each call starts its own server, so xdist may spread the cases freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from aiohttp import web
+
+from booking_protocol.feed import FeedSlot, iter_feed_document
+from harness.profile import TargetProfile
+from harness.results import RunResult, Status
+from harness.runner import RunConfig, run
+from harness.targets import Credentials, TargetOptions
+from mock_server.datagen import generate_availability_feed
+from mock_server.domain import Inventory
+from mock_server.faults import attach, build_plan
+from mock_server.rest import RestAdapter
+from mock_server.server import ServerConfig, build_app
+
+USER, PASSWORD = "selftest", "s3cret-selftest"
+FEED_SEED = 7
+START_TIMEOUT = 30.0
+
+
+@lru_cache(maxsize=1)
+def feed_slots() -> tuple[FeedSlot, ...]:
+    """A small generated inventory (3 merchants x 3 days): every vertical, async slots, capacities > 1."""
+    doc = generate_availability_feed(seed=FEED_SEED, merchants=3, days=3)
+    return tuple(iter_feed_document(doc, "<selftest feed>"))
+
+
+def inventory() -> Inventory:
+    inv = Inventory()
+    inv.add_records(feed_slots())
+    inv.done_loading()
+    return inv
+
+
+@dataclass
+class Served:
+    rest_url: str
+    grpc_url: str | None
+
+
+@contextlib.contextmanager
+def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> Iterator[Served]:
+    """The reference server with ``faults``, credentials on, on 127.0.0.1 with ephemeral ports."""
+    config = ServerConfig(port=0, user=USER, password=PASSWORD, faults=tuple(faults), **options)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        try:
+            plan = build_plan(config)
+            app = build_app(config, inventory())
+            adapter = RestAdapter(app, config.rest_options())
+            web_app = adapter.web_app()
+            attach(plan, app, web_app)
+            runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            handle = None
+            if grpc:
+                from mock_server.grpc import GrpcSettings, start_grpc_server
+
+                handle = await start_grpc_server(app, GrpcSettings(user=USER, password=PASSWORD))
+            box["served"] = Served(f"http://127.0.0.1:{runner.addresses[0][1]}",
+                                   handle.url if handle is not None else None)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+            ready.set()
+            return
+        stop = box["stop"] = asyncio.Event()
+        ready.set()
+        await stop.wait()
+        await plan.close()
+        if handle is not None:
+            await handle.stop(0.5)
+        await runner.cleanup()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(START_TIMEOUT), "the server did not start"
+        if "error" in box:
+            raise box["error"]
+        yield box["served"]
+    finally:
+        if "stop" in box:
+            loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(timeout=30)
+        if not thread.is_alive():
+            loop.close()
+
+
+def run_harness(url: str, *, only: Sequence[str] = (), availability: str = "bal", leases: bool = True,
+                workers: int = 16, timeout: float = 10.0) -> RunResult:
+    profile = TargetProfile(transports=("grpc",) if url.startswith("grpc") else ("rest",),
+                            availability=availability, leases=leases, party_size_change=True)
+    config = RunConfig(target=TargetOptions(url=url, credentials=Credentials(USER, PASSWORD), timeout=timeout),
+                       feed=list(feed_slots()), profile=profile, seed=1, workers=workers, only=tuple(only))
+    return run(config)
+
+
+def fired(result: RunResult) -> set[str]:
+    """Rule ids with a FAIL or WARN anywhere in the run."""
+    return {c.rule_id for c in result.checks() if c.status in (Status.FAIL, Status.WARN)}
+
+
+def errored(result: RunResult) -> list[str]:
+    return [f"{s.scenario_id}: {s.reason}" for s in result.scenarios if s.status == Status.ERROR]
