@@ -4,11 +4,13 @@ Goal (issue 3): CreateBooking reaches at least 70 % of the calls/s of a bare grp
 same message sizes, in the same run, with the same load generator.
 
 Both servers run one at a time in their own process (``--serve``), so each gets a core to itself and the
-load generator the other. Two load generators, each used for both servers:
+load generator the other; the booking server is built exactly as ``bookcheck serve --grpc-port 0`` builds
+it (REST and gRPC on one app; credentials with ``--auth``). Rounds alternate echo and CreateBooking, each
+server freshly started. Two load generators, each used for both servers:
 
 1. **h2load** (nghttp2, C; cheap): sends a length-prefixed gRPC frame from a file. It can only send one
    fixed body, so every CreateBooking after the first carries the same idempotency token and is a replay
-   (§3.2): parse, auth-free app call, token lookup, full response encode — but no new booking.
+   (§3.2): parse, app call, token lookup, full response encode — but no new booking.
 2. **Python grpc.aio client** with pre-serialized bodies (no client-side protobuf work): every call books
    a *distinct slot* with a *distinct token and user*, the honest measure. It costs the client nearly a
    core, so its absolute figures are lower; the ratio is what counts.
@@ -16,13 +18,14 @@ load generator the other. Two load generators, each used for both servers:
 The echo method returns a fixed payload of the size of a real CreateBookingResponse and is sent the very
 same request bodies. Run::
 
-    .venv/bin/python bench/grpc_throughput.py [--seconds 5] [--clients 4] [--streams 16]
+    .venv/bin/python bench/grpc_throughput.py [--rounds 5] [--seconds 3] [--clients 4] [--streams 16] [--auth]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import re
@@ -47,6 +50,10 @@ ECHO_PATH = "/bench.Echo/Echo"
 CREATE_PATH = "/ext.maps.booking.partner.v3.BookingService/CreateBooking"
 MERCHANT, SERVICE, FIRST_START = "m-bench", "s-bench", 2_000_000_000
 READY_TIMEOUT = 120.0
+USER, PASSWORD = "bench", "bench-password"
+#: server on CPU 1, this process and h2load on CPU 0 (set from --no-pin)
+PIN = True
+AUTH_HEADER = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -117,17 +124,16 @@ async def serve_echo(response_size: int) -> None:
     await server.stop(0)
 
 
-async def serve_booking(feed: str) -> None:
-    from mock_server.grpc import GrpcSettings, start_grpc_server
+async def serve_booking(feed: str, auth: bool) -> None:
+    """The reference server exactly as ``bookcheck serve --port 0 --grpc-port 0 --feed F`` builds it."""
     from mock_server.server import ServerConfig, start_server
 
-    rest = await start_server(ServerConfig(port=0, feed=feed))
-    handle = await start_grpc_server(rest.app, GrpcSettings(port=0))
-    print(f"ready {handle.port}", flush=True)
+    credentials = {"user": USER, "password": PASSWORD} if auth else {}
+    server = await start_server(ServerConfig(port=0, feed=feed, grpc_port=0, **credentials))
+    print(f"ready {server.extra_urls[0].rsplit(':', 1)[1]}", flush=True)
     await _wait_for_stdin_close()
-    print(f"bookings {rest.app.service.booking_count}", flush=True)
-    await handle.stop(0)
-    await rest.close()
+    print(f"bookings {server.app.service.booking_count}", flush=True)
+    await server.close()
 
 
 async def _wait_for_stdin_close() -> None:
@@ -151,10 +157,17 @@ class Child:
         return self.proc.stdout.read()
 
 
+def pin(pid: int, cpu: int) -> None:
+    """Pin a process to one CPU when there are two or more (Linux), so server and load generator do not
+    trade cores mid-run; elsewhere a no-op."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(pid, {cpu})
+
+
 def start_child(*args: str) -> Child:
     # grpcio logs every call cut off at the end of an h2load run (CancelledError) on stderr: drop it.
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", *args],
+        [sys.executable, __file__, "--serve", *args, *(["pin"] if PIN else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -189,7 +202,9 @@ def frame(body: bytes) -> bytes:
     return b"\x00" + len(body).to_bytes(4, "big") + body
 
 
-def h2load(port: int, path: str, body_file: Path, seconds: float, clients: int, streams: int) -> float:
+def h2load(
+    port: int, path: str, body_file: Path, seconds: float, clients: int, streams: int, auth: bool = False
+) -> float:
     cmd = [
         "h2load",
         "-D",
@@ -208,6 +223,7 @@ def h2load(port: int, path: str, body_file: Path, seconds: float, clients: int, 
         "te: trailers",
         "-d",
         str(body_file),
+        *(["-H", f"authorization: {AUTH_HEADER}"] if auth else []),
         f"http://127.0.0.1:{port}{path}",
     ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
@@ -226,7 +242,7 @@ def h2load(port: int, path: str, body_file: Path, seconds: float, clients: int, 
 
 
 async def python_load(
-    port: int, path: str, bodies: list[bytes], seconds: float, clients: int, streams: int
+    port: int, path: str, bodies: list[bytes], seconds: float, clients: int, streams: int, auth: bool = False
 ) -> tuple[float, int]:
     """Calls/s of ``clients`` channels × ``streams`` concurrent callers, each request body used once."""
     channels = [
@@ -234,6 +250,7 @@ async def python_load(
         for _ in range(clients)
     ]
     calls = [ch.unary_unary(path) for ch in channels]
+    metadata = (("authorization", AUTH_HEADER),) if auth else None
     next_body = iter(bodies).__next__
     done = 0
     stop_at = 0.0
@@ -245,7 +262,7 @@ async def python_load(
                 body = next_body()
             except StopIteration:
                 return
-            await call(body, timeout=30)
+            await call(body, timeout=30, metadata=metadata)
             done += 1
 
     # warm-up: one second, then measure
@@ -266,10 +283,14 @@ async def python_load(
 # ---------------------------------------------------------------------------------------------------------
 
 
-def check_booking_body(port: int, body: bytes) -> int:
-    """One real call with the h2load body: it must succeed and book (not a failure); returns response size."""
+def check_booking_body(port: int, body: bytes, auth: bool) -> int:
+    """One real call with the h2load body: it must succeed and book (not a failure); returns response size.
+
+    (h2load only sees HTTP statuses; a gRPC error would still be HTTP 200, so this call is the proof.)
+    """
+    metadata = (("authorization", AUTH_HEADER),) if auth else None
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        raw = channel.unary_unary(CREATE_PATH)(body, timeout=10)
+        raw = channel.unary_unary(CREATE_PATH)(body, timeout=10, metadata=metadata)
     response = pb.CreateBookingResponse.FromString(raw)
     if not response.booking.booking_id or response.HasField("booking_failure"):
         raise SystemExit(f"CreateBooking did not book: {response}")
@@ -311,14 +332,26 @@ def main(argv: list[str] | None = None) -> int:
         "--slots", type=int, default=60_000, help="distinct slots in the feed (default 60000)"
     )
     parser.add_argument("--skip-python", action="store_true", help="h2load only")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server and load generator to CPUs")
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="run the booking server with credentials (both servers are sent the same authorization header)",
+    )
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        kind, value = args.serve
-        asyncio.run(serve_echo(int(value)) if kind == "echo" else serve_booking(value))
+        kind, value, *flags = args.serve
+        if "pin" in flags:
+            pin(0, 1)  # before grpcio starts any thread, so all of them inherit it
+        asyncio.run(serve_echo(int(value)) if kind == "echo" else serve_booking(value, "auth" in flags))
         return 0
     if shutil.which("h2load") is None:
         raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+    global PIN
+    PIN = not args.no_pin
+    if PIN:
+        pin(0, 0)  # this process and the h2load processes it starts
 
     with tempfile.TemporaryDirectory(prefix="bookcheck-bench-") as tmp:
         work = Path(tmp)
@@ -329,12 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         body_file.write_bytes(frame(fixed))
         bodies = [create_request(i).SerializeToString() for i in range(args.slots - 1)]
 
-        booking = start_child("booking", str(feed))
-        response_size = check_booking_body(booking.port, fixed)
+        booking = start_child("booking", str(feed), *(["auth"] if args.auth else []))
+        response_size = check_booking_body(booking.port, fixed, args.auth)
         booking.stop()
         print(
             f"message sizes: request {len(fixed)} B, response {response_size} B; cores: {os.cpu_count()}; "
-            f"load average before: {os.getloadavg()[0]:.2f}"
+            f"load average before: {os.getloadavg()[0]:.2f}; credentials {'on' if args.auth else 'off'}"
         )
         print(
             f"load: {args.clients} connections x {args.streams} streams, {args.seconds} s measured after 1 s "
@@ -342,11 +375,13 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         def h2(path: str) -> Callable[[int], float]:
-            return lambda port: h2load(port, path, body_file, args.seconds, args.clients, args.streams)
+            return lambda port: h2load(
+                port, path, body_file, args.seconds, args.clients, args.streams, args.auth
+            )
 
         def py(path: str) -> Callable[[int], float]:
             return lambda port: asyncio.run(
-                python_load(port, path, bodies, args.seconds, args.clients, args.streams)
+                python_load(port, path, bodies, args.seconds, args.clients, args.streams, args.auth)
             )[0]
 
         generators = [("h2load, one fixed body (token replayed after the first call)", h2)]
@@ -358,8 +393,10 @@ def main(argv: list[str] | None = None) -> int:
             echoes, creates, ratios = [], [], []
             for r in range(args.rounds):
                 echo = measure(start_child("echo", str(response_size)), make(ECHO_PATH))
-                booking = start_child("booking", str(feed))
-                check_booking_body(booking.port, fixed)  # the body books (a replay from then on, for h2load)
+                booking = start_child("booking", str(feed), *(["auth"] if args.auth else []))
+                check_booking_body(
+                    booking.port, fixed, args.auth
+                )  # the body books (a replay from then on, for h2load)
                 create = measure(booking, make(CREATE_PATH))
                 echoes.append(echo)
                 creates.append(create)

@@ -215,7 +215,6 @@ def register(subparsers: Any) -> None:
         "1 deviations, 2 usage error, 3 target unreachable.",
     )
     add_run_options(p)
-    p.add_argument("--list-rules", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run_command)
     d = subparsers.add_parser(
         "demo",
@@ -439,8 +438,6 @@ def execute(
 
 def run_command(args: argparse.Namespace) -> int:
     try:
-        if args.list_rules:
-            return rules_command(argparse.Namespace(excluded=False))
         reports = parse_reports(args.report)
         credentials = read_credentials(args)
         profile = build_profile(args)

@@ -58,7 +58,9 @@ def load_rules(path: str = str(RULES_FILE)) -> tuple[Rule, ...]:
         return parse_rules(yaml.safe_load(fh), path)
 
 
+@functools.lru_cache(maxsize=1)
 def rules_by_id() -> dict[str, Rule]:
+    """Rules of the catalogue by id (read-only: shared by every caller)."""
     return {r.id: r for r in load_rules()}
 
 

@@ -124,7 +124,9 @@ async def google_test_client(run: Any) -> None:
             )
     # rescheduling: move the first booking to a free slot of the same merchant, service and resources
     if booked:
-        first = slots[booked[0]]
+        sync = [i for i in booked if not slots[i].is_async]
+        chosen = (sync or booked)[0]
+        first = slots[chosen]
         target = run.inventory.take_plain(1, SlotRequirement("r", mode="any"), like=first)
         if target:
             run.slots["reschedule"] = target[0]
@@ -134,12 +136,12 @@ async def google_test_client(run: Any) -> None:
                 "UpdateBooking",
                 {
                     "booking": {
-                        "booking_id": booking_id(run.step_reply(f"create-{booked[0]}")),
+                        "booking_id": booking_id(run.step_reply(f"create-{chosen}")),
                         "slot": {"start_sec": str(t.start_sec), "duration_sec": str(t.duration_sec)},
                     }
                 },
             )
-            run.expect("reschedule", "rescheduled", step=f"create-{booked[0]}", slot="reschedule")
+            run.expect("reschedule", "rescheduled", step=f"create-{chosen}", slot="reschedule")
     # cancel_all_bookings
     for i in booked:
         step = f"cancel-{i}"

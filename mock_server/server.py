@@ -21,15 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
+import json
+import re
 import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from aiohttp import web
 
-from booking_protocol.feed import FeedError, iter_feed_document, load_availability_feed
+from booking_protocol.feed import FeedError, iter_feed_document, parse_record, resolve_feed_path
 from mock_server.app import AppOptions, BookingApp
 from mock_server.domain import BookingService, DomainConfig, DuplicateSlot, Inventory
 from mock_server.rest import RestAdapter, RestOptions
@@ -92,12 +96,147 @@ class ServerConfig:
                            unknown_method_status=self.unknown_method_status)
 
 
+def _load_feed_file(path: str) -> Inventory:
+    """The inventory of a feed file: same slots and same errors as ``load_availability_feed``.
+
+    A million-record JSON document costs well over 1 GiB as Python objects, so the common layout is read
+    as a stream: the top levels are walked by hand and each availability record is decoded alone
+    (``JSONDecoder.raw_decode``), parsed and dropped. Anything unusual (invalid JSON, another layout)
+    starts over with the whole document in memory, which also yields the reader's exact error.
+    """
+    p = resolve_feed_path(path)
+    name = str(p)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise FeedError(name, "", f"cannot read the feed: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        inventory = Inventory()
+        try:
+            inventory.add_records(_stream_feed(text, name))
+            return inventory
+        except _NotStreamable:
+            pass
+        del inventory, text
+        gc.collect()
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise FeedError(name, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+    del raw
+    inventory = Inventory()
+    inventory.add_records(iter_feed_document(doc, name))
+    return inventory
+
+
+class _NotStreamable(Exception):
+    """The streaming reader met something it leaves to the whole-document reader."""
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODE = json.JSONDecoder().raw_decode
+
+
+class _Scan:
+    """A cursor over JSON text that walks objects and arrays and decodes leaf values whole."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.i = text, 0
+
+    def peek(self) -> str:
+        m = _WS.match(self.text, self.i)
+        self.i = m.end() if m else self.i
+        return self.text[self.i:self.i + 1]
+
+    def eat(self, char: str) -> None:
+        if self.peek() != char:
+            raise _NotStreamable
+        self.i += 1
+
+    def value(self) -> Any:
+        self.peek()
+        try:
+            value, self.i = _DECODE(self.text, self.i)
+        except ValueError:
+            raise _NotStreamable from None
+        return value
+
+    def keys(self) -> Iterator[str]:
+        """The keys of an object; after each one the caller consumes its value."""
+        self.eat("{")
+        if self.peek() == "}":
+            self.i += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise _NotStreamable
+            self.eat(":")
+            yield key
+            if self.peek() == ",":
+                self.i += 1
+                continue
+            self.eat("}")
+            return
+
+    def items(self) -> Iterator[int]:
+        """The indexes of an array's elements; after each one the caller consumes the element."""
+        self.eat("[")
+        if self.peek() == "]":
+            self.i += 1
+            return
+        n = 0
+        while True:
+            yield n
+            n += 1
+            if self.peek() == ",":
+                self.i += 1
+                continue
+            self.eat("]")
+            return
+
+
+def _stream_feed(text: str, file: str) -> Iterator[Any]:
+    """Feed slots of ``{"service_availability": [{"availability": [record, ...]}, ...], ...}``."""
+    scan = _Scan(text)
+    seen: set[str] = set()
+    for key in scan.keys():
+        if key in seen or key in ("availability", "serviceAvailability"):
+            raise _NotStreamable  # duplicate keys or the other layouts: the whole-document reader decides
+        seen.add(key)
+        if key != "service_availability":
+            scan.value()
+            continue
+        for gi in scan.items():
+            group_keys: set[str] = set()
+            if scan.peek() != "{":
+                raise _NotStreamable
+            for gkey in scan.keys():
+                if gkey in group_keys:
+                    raise _NotStreamable
+                group_keys.add(gkey)
+                if gkey != "availability":
+                    scan.value()
+                    continue
+                if scan.peek() != "[":
+                    raise _NotStreamable
+                for ri in scan.items():
+                    where = f"$.service_availability[{gi}].availability[{ri}]"
+                    yield from parse_record(scan.value(), file, where)
+    if "service_availability" not in seen or scan.peek() != "":
+        raise _NotStreamable
+
+
 def load_inventory(config: ServerConfig) -> Inventory:
     """The inventory of ``--feed``, or the generated default one. Raises :class:`ServerStartError`."""
     inventory = Inventory()
     try:
         if config.feed:
-            inventory.add_records(load_availability_feed(config.feed))
+            inventory = _load_feed_file(config.feed)
         else:
             from mock_server.datagen import generate_availability_feed
 

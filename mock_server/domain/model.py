@@ -193,7 +193,6 @@ class Booking:
     slot: InventorySlot
     user: UserInfo
     status: BookingStatus
-    created_sec: float
     payment: Mapping[str, Any] | None = None
     offer_id: str = ""
 

@@ -319,7 +319,7 @@ class BookingService:
                 slot.spots_open -= 1
             user = s.users.setdefault(cmd.user, cmd.user)
             status = BookingStatus.PENDING_MERCHANT_CONFIRMATION if slot.is_async else BookingStatus.CONFIRMED
-            b = Booking(self._booking_ids(), slot, user, status, now, cmd.payment or None, cmd.offer_id)
+            b = Booking(self._booking_ids(), slot, user, status, cmd.payment or None, cmd.offer_id)
             if lease is not None:
                 lease.used_by = b.booking_id
             s.bookings[b.booking_id] = b

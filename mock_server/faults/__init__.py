@@ -26,8 +26,12 @@ from .spec import FaultSpec, FaultSpecError, split_spec
 
 def build_plan(config: Any) -> FaultPlan:
     """The plan of a ``ServerConfig`` (its ``faults``, ``seed`` and credentials)."""
-    return parse_faults(tuple(getattr(config, "faults", ()) or ()), seed=int(getattr(config, "seed", 0) or 0),
-                        user=getattr(config, "user", None), password=getattr(config, "password", None))
+    return parse_faults(
+        tuple(getattr(config, "faults", ()) or ()),
+        seed=int(getattr(config, "seed", 0) or 0),
+        user=getattr(config, "user", None),
+        password=getattr(config, "password", None),
+    )
 
 
 def attach(plan: FaultPlan, app: Any, web_app: Any = None) -> None:
@@ -39,5 +43,16 @@ def attach(plan: FaultPlan, app: Any, web_app: Any = None) -> None:
         web_app.middlewares.append(plan.rest_middleware())
 
 
-__all__ = ["PROFILES", "Fault", "FaultPlan", "FaultSpec", "FaultSpecError", "attach", "build_plan",
-           "check_spec", "parse_faults", "split_spec", "usage_names"]
+__all__ = [
+    "PROFILES",
+    "Fault",
+    "FaultPlan",
+    "FaultSpec",
+    "FaultSpecError",
+    "attach",
+    "build_plan",
+    "check_spec",
+    "parse_faults",
+    "split_spec",
+    "usage_names",
+]

@@ -33,7 +33,9 @@ from .spec import FaultSpec, FaultSpecError, split_spec
 Handler = Callable[[Any], Awaitable[Any]]
 
 #: The aiohttp request being served (None over gRPC): set by the REST middleware.
-REST_REQUEST: contextvars.ContextVar[Any] = contextvars.ContextVar("bookcheck_fault_rest_request", default=None)
+REST_REQUEST: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "bookcheck_fault_rest_request", default=None
+)
 
 
 @dataclass
@@ -68,7 +70,9 @@ class Fault:
     def __init__(self, spec: FaultSpec, plan: FaultPlan) -> None:
         self.spec = spec
         self.plan = plan
-        self.methods: frozenset[str] | None = spec.methods if spec.methods is not None else self.default_methods
+        self.methods: frozenset[str] | None = (
+            spec.methods if spec.methods is not None else self.default_methods
+        )
         self.configure(spec.args)
 
     # -- configuration ------------------------------------------------------------------------------------
@@ -211,15 +215,18 @@ def _interceptor(fault: Fault) -> Callable[[str, Any, Handler], Awaitable[Any]]:
     return intercept
 
 
-def parse_faults(specs: tuple[str, ...] | list[str], *, seed: int = 0, user: str | None = None,
-                 password: str | None = None) -> FaultPlan:
+def parse_faults(
+    specs: tuple[str, ...] | list[str], *, seed: int = 0, user: str | None = None, password: str | None = None
+) -> FaultPlan:
     """Build the plan of ``--fault`` values. Raises :class:`FaultSpecError` (one line) on a bad value."""
     plan = FaultPlan(seed=seed, user=user, password=password)
     for text in specs:
         spec = split_spec(text)
         cls = PROFILES.get(spec.name)
         if cls is None:
-            raise FaultSpecError(f"--fault {spec.text!r}: unknown profile {spec.name!r}; valid: {usage_names()}")
+            raise FaultSpecError(
+                f"--fault {spec.text!r}: unknown profile {spec.name!r}; valid: {usage_names()}"
+            )
         plan.faults.append(cls(spec, plan))
     return plan
 
@@ -234,5 +241,16 @@ def method_error(code: ErrorCode, message: str, http: int | None = None) -> AppE
     return AppError(code, message, http=http)
 
 
-__all__ = ["DROP", "METHODS", "REST_REQUEST", "DropBox", "Fault", "FaultPlan", "PROFILES", "check_spec",
-           "parse_faults", "profile", "usage_names"]
+__all__ = [
+    "DROP",
+    "METHODS",
+    "REST_REQUEST",
+    "DropBox",
+    "Fault",
+    "FaultPlan",
+    "PROFILES",
+    "check_spec",
+    "parse_faults",
+    "profile",
+    "usage_names",
+]

@@ -25,8 +25,12 @@ DEFAULT_MAX_DELAY_SEC = 60.0
 #: How often a hung request looks whether its REST client is still there.
 HANG_POLL_SEC = 0.2
 
-_ERROR_CODES = {429: ErrorCode.RESOURCE_EXHAUSTED, 500: ErrorCode.INTERNAL, 503: ErrorCode.UNAVAILABLE,
-                504: ErrorCode.DEADLINE_EXCEEDED}
+_ERROR_CODES = {
+    429: ErrorCode.RESOURCE_EXHAUSTED,
+    500: ErrorCode.INTERNAL,
+    503: ErrorCode.UNAVAILABLE,
+    504: ErrorCode.DEADLINE_EXCEEDED,
+}
 
 
 @profile
@@ -34,7 +38,7 @@ class Latency(Fault):
     name = "latency"
     kind = "chaos"
     summary = "delay answers: a fixed time, uniform between two times, or log-normal around a median"
-    args_help = ("fixed:200ms | 200ms | uniform:100ms..2s | lognormal:median=100ms,sigma=0.5[,max=30s]")
+    args_help = "fixed:200ms | 200ms | uniform:100ms..2s | lognormal:median=100ms,sigma=0.5[,max=30s]"
 
     dist = "fixed"
     low = high = 0.0
@@ -45,7 +49,9 @@ class Latency(Fault):
     def configure(self, args: str) -> None:
         where = self.where()
         if not args:
-            raise FaultSpecError(f"{where}: give a delay, e.g. latency=fixed:200ms or latency=uniform:100ms..2s")
+            raise FaultSpecError(
+                f"{where}: give a delay, e.g. latency=fixed:200ms or latency=uniform:100ms..2s"
+            )
         kind, colon, rest = args.partition(":")
         if not colon:
             kind, rest = "fixed", args
@@ -62,7 +68,9 @@ class Latency(Fault):
         elif kind == "lognormal":
             kw = parse_keywords(rest, where, ("median", "sigma", "max"))
             if "median" not in kw:
-                raise FaultSpecError(f"{where}: lognormal needs median=…, e.g. lognormal:median=100ms,sigma=0.5")
+                raise FaultSpecError(
+                    f"{where}: lognormal needs median=…, e.g. lognormal:median=100ms,sigma=0.5"
+                )
             self.median = parse_duration(kw["median"], where)
             try:
                 self.sigma = float(kw.get("sigma", "0.5"))
@@ -120,8 +128,9 @@ class ErrorRate(Fault):
             try:
                 self.code = _ERROR_CODES[int(status)]
             except (ValueError, KeyError):
-                raise FaultSpecError(f"{self.where()}: the status must be one of "
-                                     f"{', '.join(map(str, _ERROR_CODES))}") from None
+                raise FaultSpecError(
+                    f"{self.where()}: the status must be one of {', '.join(map(str, _ERROR_CODES))}"
+                ) from None
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if self.rng.random() < self.rate:
@@ -144,8 +153,10 @@ class _RatedFault(Fault):
 @profile
 class Drop(_RatedFault):
     name = "drop"
-    summary = ("close the connection without an answer (REST: the TCP connection is aborted; gRPC: the call "
-               "fails with UNAVAILABLE, as a dropped connection does); the request is not executed")
+    summary = (
+        "close the connection without an answer (REST: the TCP connection is aborted; gRPC: the call "
+        "fails with UNAVAILABLE, as a dropped connection does); the request is not executed"
+    )
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if not self.hit():
@@ -159,8 +170,10 @@ class Drop(_RatedFault):
 @profile
 class Hang(_RatedFault):
     name = "hang"
-    summary = ("never answer: hold the request until the client gives up (disconnects, or its gRPC deadline "
-               "passes) or the server shuts down; the request is not executed")
+    summary = (
+        "never answer: hold the request until the client gives up (disconnects, or its gRPC deadline "
+        "passes) or the server shuts down; the request is not executed"
+    )
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if not self.hit():

@@ -86,7 +86,6 @@ def _abort(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.abort()
-    raise ConnectionResetError("connection dropped on purpose (fault profile)")
 
 
 class RestFault(Fault):
@@ -97,7 +96,6 @@ class RestFault(Fault):
     transports = ("rest",)
 
 
-
 # ==========================================================================================================
 # Credentials
 # ==========================================================================================================
@@ -106,8 +104,10 @@ class RestFault(Fault):
 @profile
 class NoAuth(RestFault):
     name = "no-auth"
-    summary = ("requests are served without checking HTTP Basic credentials: missing and wrong ones are "
-               "accepted (no-auth=missing: only missing ones; no-auth=wrong: only wrong ones)")
+    summary = (
+        "requests are served without checking HTTP Basic credentials: missing and wrong ones are "
+        "accepted (no-auth=missing: only missing ones; no-auth=wrong: only wrong ones)"
+    )
     args_help = "[all|missing|wrong] (default all)"
     accept = "all"
 
@@ -206,7 +206,7 @@ class WrongType500(_BodyFault):
 @profile
 class Int64Strings400(_BodyFault):
     name = "int64-strings-400"
-    summary = "int64 fields sent as JSON strings (\"start_sec\": \"1700000000\") are refused with 400"
+    summary = 'int64 fields sent as JSON strings ("start_sec": "1700000000") are refused with 400'
 
     async def rest_before(self, request: Any) -> Any:
         if request.method == "POST" and method_of(request.path) not in (None, "HealthCheck"):
@@ -216,13 +216,23 @@ class Int64Strings400(_BodyFault):
         return request
 
 
-_INT64_FIELDS = frozenset({"start_sec", "duration_sec", "startSec", "durationSec", "lease_expiration_time_sec",
-                           "leaseExpirationTimeSec"})
+_INT64_FIELDS = frozenset(
+    {
+        "start_sec",
+        "duration_sec",
+        "startSec",
+        "durationSec",
+        "lease_expiration_time_sec",
+        "leaseExpirationTimeSec",
+    }
+)
 
 
 def _has_numeric_string(value: Any) -> bool:
     if isinstance(value, dict):
-        return any((k in _INT64_FIELDS and isinstance(v, str)) or _has_numeric_string(v) for k, v in value.items())
+        return any(
+            (k in _INT64_FIELDS and isinstance(v, str)) or _has_numeric_string(v) for k, v in value.items()
+        )
     if isinstance(value, list):
         return any(_has_numeric_string(v) for v in value)
     return False
@@ -258,7 +268,9 @@ class ContentTypeText(RestFault):
 @profile
 class FailureWithBooking(_BodyFault):
     name = "failure-with-booking"
-    summary = "an UpdateBooking answer with booking_failure also carries the booking (other fields must be unset)"
+    summary = (
+        "an UpdateBooking answer with booking_failure also carries the booking (other fields must be unset)"
+    )
     default_methods = frozenset({"UpdateBooking"})
 
     async def rest_after(self, request: Any, method: str | None, response: Any) -> Any:
@@ -267,7 +279,9 @@ class FailureWithBooking(_BodyFault):
             return response
         _, body = await self.body(request)
         booking = body.get("booking") if isinstance(body, dict) else None
-        booking_id = booking.get("booking_id") or booking.get("bookingId") if isinstance(booking, dict) else None
+        booking_id = (
+            booking.get("booking_id") or booking.get("bookingId") if isinstance(booking, dict) else None
+        )
         data["booking"] = {"booking_id": str(booking_id or "")}
         return _set_json(response, data)
 
@@ -293,7 +307,9 @@ class _BalRewrite(RestFault):
 @profile
 class BalOmitUnavailable(_BalRewrite):
     name = "bal-omit-unavailable"
-    summary = "BatchAvailabilityLookup leaves out the unavailable SlotTimes instead of answering available=false"
+    summary = (
+        "BatchAvailabilityLookup leaves out the unavailable SlotTimes instead of answering available=false"
+    )
 
     def reshape(self, entries: list[Any]) -> list[Any]:
         return [e for e in entries if isinstance(e, dict) and e.get("available")]
@@ -314,8 +330,10 @@ class BalNoEcho(_BalRewrite):
     summary = "BatchAvailabilityLookup answers without echoing the SlotTimes (only the available flags)"
 
     def reshape(self, entries: list[Any]) -> list[Any]:
-        return [{k: v for k, v in e.items() if k not in ("slot_time", "slotTime")} if isinstance(e, dict) else e
-                for e in entries]
+        return [
+            {k: v for k, v in e.items() if k not in ("slot_time", "slotTime")} if isinstance(e, dict) else e
+            for e in entries
+        ]
 
 
 @profile

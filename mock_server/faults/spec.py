@@ -53,7 +53,9 @@ def split_spec(text: str) -> FaultSpec:
         by_lower = {m.lower(): m for m in METHODS}
         unknown = [m for m in names if m.lower() not in by_lower]
         if unknown:
-            raise FaultSpecError(f"--fault {raw!r}: unknown method {unknown[0]!r} (methods: {', '.join(METHODS)})")
+            raise FaultSpecError(
+                f"--fault {raw!r}: unknown method {unknown[0]!r} (methods: {', '.join(METHODS)})"
+            )
         methods = frozenset(by_lower[m.lower()] for m in names)
     name, _, args = body.partition("=")
     name = name.strip().lower()

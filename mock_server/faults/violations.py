@@ -68,10 +68,15 @@ class _Domain(Fault):
     def target_slot(self, before: BookingView, cmd: UpdateBookingCommand) -> InventorySlot | None:
         """The slot a modify would move the booking to (the domain's own rule, D22)."""
         old = before.slot
-        key = (old.merchant_id, old.service_id,
-               old.start_sec if cmd.start_sec is None else cmd.start_sec,
-               old.duration_sec if cmd.duration_sec is None else cmd.duration_sec,
-               old.staff_id, old.room_id, old.party_size if cmd.party_size is None else cmd.party_size)
+        key = (
+            old.merchant_id,
+            old.service_id,
+            old.start_sec if cmd.start_sec is None else cmd.start_sec,
+            old.duration_sec if cmd.duration_sec is None else cmd.duration_sec,
+            old.staff_id,
+            old.room_id,
+            old.party_size if cmd.party_size is None else cmd.party_size,
+        )
         return self.app.service.inventory.exact(key)
 
 
@@ -91,8 +96,10 @@ def _is_modify(cmd: Any) -> bool:
 @profile
 class HealthFail(Fault):
     name = "health-fail"
-    summary = "HealthCheck answers HTTP 503 / gRPC UNAVAILABLE although the server works"
+    summary = ("HealthCheck answers HTTP 503 although the server works (REST only: gRPC health is the "
+               "standard grpc.health.v1 service, which does not go through the application)")
     default_methods = frozenset({"HealthCheck"})
+    transports = ("rest",)
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         raise AppError(ErrorCode.UNAVAILABLE, "unhealthy (--fault health-fail)")
@@ -101,7 +108,8 @@ class HealthFail(Fault):
 @profile
 class RejectValidAuth(Fault):
     name = "reject-valid-auth"
-    summary = "refuse correct credentials with 401 / UNAUTHENTICATED (default: on HealthCheck only)"
+    summary = ("refuse correct credentials with 401 / UNAUTHENTICATED (default: on HealthCheck only, which "
+               "is REST only; name other methods with @ to see it over gRPC)")
     default_methods = frozenset({"HealthCheck"})
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
@@ -111,13 +119,16 @@ class RejectValidAuth(Fault):
 @profile
 class MissingRequired200(Fault):
     name = "missing-required-200"
-    summary = ("a CreateBooking without slot, user_information or idempotency_token is answered 200 with "
-               "booking_failure SLOT_UNAVAILABLE instead of 400")
+    summary = (
+        "a CreateBooking without slot, user_information or idempotency_token is answered 200 with "
+        "booking_failure SLOT_UNAVAILABLE instead of 400"
+    )
     default_methods = CREATE
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if isinstance(request, CreateBookingCommand) and (
-                request.slot is None or request.user is None or not request.idempotency_token):
+            request.slot is None or request.user is None or not request.idempotency_token
+        ):
             return _fail(FailureCause.SLOT_UNAVAILABLE, "cannot book (--fault missing-required-200)")
         return await call_next(request)
 
@@ -125,13 +136,18 @@ class MissingRequired200(Fault):
 @profile
 class BadRequestTakesSpot(_Domain):
     name = "bad-request-takes-spot"
-    summary = ("a CreateBooking refused with 400 for a missing user or token still takes a spot of its slot "
-               "(the capacity is decremented before validation)")
+    summary = (
+        "a CreateBooking refused with 400 for a missing user or token still takes a spot of its slot "
+        "(the capacity is decremented before validation)"
+    )
     default_methods = CREATE
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
-        if isinstance(request, CreateBookingCommand) and request.slot is not None and (
-                request.user is None or not request.user.user_id or not request.idempotency_token):
+        if (
+            isinstance(request, CreateBookingCommand)
+            and request.slot is not None
+            and (request.user is None or not request.user.user_id or not request.idempotency_token)
+        ):
             for s in self.slots(request.slot):
                 if s.spots_open > 0:
                     s.spots_open -= 1
@@ -153,7 +169,9 @@ class CauseUnspecified(Fault):
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         result = await call_next(request)
         if isinstance(result, (BookingResult, LeaseResult)) and result.failure is not None:
-            return replace(result, failure=Failure(FailureCause.CAUSE_UNSPECIFIED, result.failure.description))
+            return replace(
+                result, failure=Failure(FailureCause.CAUSE_UNSPECIFIED, result.failure.description)
+            )
         return result
 
 
@@ -210,28 +228,46 @@ class BalFullAvailable(_Domain):
 @profile
 class BalStaleCache(Fault):
     name = "bal-stale-cache"
-    summary = "BatchAvailabilityLookup caches 'unavailable' forever: a slot freed by a cancel stays unavailable"
+    summary = (
+        "BatchAvailabilityLookup caches 'unavailable' forever: a slot freed by a cancel stays unavailable"
+    )
     default_methods = BAL
 
     def configure(self, args: str) -> None:
         super().configure(args)
-        self.unavailable: set[SlotQuery] = set()
+        self.unavailable: set[tuple[Any, ...]] = set()
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         answers: list[bool] = await call_next(request)
         out = []
         for q, a in zip(request, answers, strict=True):
+            key = _query_key(q)
             if not a:
-                self.unavailable.add(q)
-            out.append(a and q not in self.unavailable)
+                self.unavailable.add(key)
+            out.append(a and key not in self.unavailable)
         return out
+
+
+def _query_key(q: SlotQuery) -> tuple[Any, ...]:
+    return (
+        q.merchant_id,
+        q.service_id,
+        q.start_sec,
+        q.duration_sec,
+        q.availability_tag,
+        q.staff_id,
+        q.room_id,
+        q.party_size,
+    )
 
 
 @profile
 class BalSingleService(Fault):
     name = "bal-single-service"
-    summary = ("BatchAvailabilityLookup looks every SlotTime up under the first SlotTime's service_id "
-               "(requests spanning several services are answered wrongly)")
+    summary = (
+        "BatchAvailabilityLookup looks every SlotTime up under the first SlotTime's service_id "
+        "(requests spanning several services are answered wrongly)"
+    )
     default_methods = BAL
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
@@ -245,7 +281,9 @@ class BalSingleService(Fault):
 @profile
 class BalTruncate(Fault):
     name = "bal-truncate"
-    summary = "BatchAvailabilityLookup only looks up the first N SlotTimes (default 2); the rest are 'unavailable'"
+    summary = (
+        "BatchAvailabilityLookup only looks up the first N SlotTimes (default 2); the rest are 'unavailable'"
+    )
     args_help = "[N] (default 2)"
     default_methods = BAL
     limit = 2
@@ -294,7 +332,9 @@ class UnknownSlot500(_Domain):
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         q = request.slot if isinstance(request, CreateBookingCommand) else None
         if q is not None and q.merchant_id and q.service_id and q.start_sec is not None and not self.slots(q):
-            raise AppError(ErrorCode.INTERNAL, "internal error: slot lookup failed (--fault unknown-slot-500)")
+            raise AppError(
+                ErrorCode.INTERNAL, "internal error: slot lookup failed (--fault unknown-slot-500)"
+            )
         return await call_next(request)
 
 
@@ -360,8 +400,10 @@ class EchoNoUser(_BookingRewrite):
 @profile
 class SyncAsPending(_BookingRewrite):
     name = "sync-as-pending"
-    summary = ("CreateBooking and UpdateBooking report bookings on synchronous slots as "
-               "PENDING_MERCHANT_CONFIRMATION")
+    summary = (
+        "CreateBooking and UpdateBooking report bookings on synchronous slots as "
+        "PENDING_MERCHANT_CONFIRMATION"
+    )
     default_methods = CREATE | UPDATE
 
     def rewrite(self, request: Any, view: BookingView) -> BookingView:
@@ -401,8 +443,10 @@ class _Tokens(_Domain):
 @profile
 class ReplayNewBooking(_Tokens):
     name = "replay-new-booking"
-    summary = ("a CreateBooking resent with the same idempotency_token is processed as a new request (with "
-               "the default duplicate check it then fails with SLOT_ALREADY_BOOKED_BY_USER)")
+    summary = (
+        "a CreateBooking resent with the same idempotency_token is processed as a new request (with "
+        "the default duplicate check it then fails with SLOT_ALREADY_BOOKED_BY_USER)"
+    )
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if not isinstance(request, CreateBookingCommand) or not request.idempotency_token:
@@ -435,15 +479,17 @@ class ReplayTakesSpot(_Tokens):
 @profile
 class RaceReplay(_Tokens):
     name = "race-replay"
-    summary = ("the idempotency-token lookup and the commit are not atomic: copies of one CreateBooking that "
-               "arrive together are each processed as new (sequential replays are fine)")
-    args_help = "[WINDOW] the gap between lookup and commit (default 50ms)"
-    window = 0.05
+    summary = (
+        "the idempotency-token lookup and the commit are not atomic: copies of one CreateBooking that "
+        "arrive together are each processed as new (sequential replays are fine)"
+    )
+    args_help = "[WINDOW] the gap between lookup and commit (default 200ms)"
+    window = 0.2
 
     def configure(self, args: str) -> None:
         self.seen = {}
         self.alias: dict[str, str] = {}
-        self.window = parse_duration(args, self.where()) if args else 0.05
+        self.window = parse_duration(args, self.where()) if args else 0.2
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if not isinstance(request, CreateBookingCommand) or not request.idempotency_token:
@@ -463,15 +509,21 @@ class RaceReplay(_Tokens):
 @profile
 class DedupeReturnsEarlier(_Domain):
     name = "dedupe-returns-earlier"
-    summary = ("the same user booking the same slot again with a new idempotency_token gets the earlier "
-               "booking back instead of a new booking or a failure")
+    summary = (
+        "the same user booking the same slot again with a new idempotency_token gets the earlier "
+        "booking back instead of a new booking or a failure"
+    )
     default_methods = CREATE
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         result = await call_next(request)
-        if (isinstance(result, BookingResult) and result.failure is not None and isinstance(
-                request, CreateBookingCommand) and request.user is not None
-                and result.failure.cause is FailureCause.SLOT_ALREADY_BOOKED_BY_USER):
+        if (
+            isinstance(result, BookingResult)
+            and result.failure is not None
+            and isinstance(request, CreateBookingCommand)
+            and request.user is not None
+            and result.failure.cause is FailureCause.SLOT_ALREADY_BOOKED_BY_USER
+        ):
             cands = self.slots(request.slot)
             for view in self.app.service.list_bookings(request.user.user_id):
                 if view.status not in RELEASED_STATUSES and any(view.slot is c for c in cands):
@@ -535,12 +587,19 @@ class _Capacity(_Domain):
 @profile
 class CapacityOffByOne(_Domain):
     name = "capacity-off-by-one"
-    summary = ("the last open spot of a slot cannot be booked (CreateBooking fails with SLOT_UNAVAILABLE "
-               "while BatchAvailabilityLookup still says available)")
+    summary = (
+        "the last open spot of a slot cannot be booked (CreateBooking fails with SLOT_UNAVAILABLE "
+        "while BatchAvailabilityLookup still says available)"
+    )
     default_methods = CREATE
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
-        if isinstance(request, CreateBookingCommand) and not request.lease_id:
+        if (
+            isinstance(request, CreateBookingCommand)
+            and not request.lease_id
+            and request.user is not None
+            and request.idempotency_token
+        ):
             open_ = [s for s in self.slots(request.slot) if s.spots_open > 0]
             if open_ and all(s.spots_open == 1 for s in open_):
                 return _fail(FailureCause.SLOT_UNAVAILABLE, "no spot left (--fault capacity-off-by-one)")
@@ -563,24 +622,29 @@ class Overbook(_Capacity):
 @profile
 class RaceOverbook(_Capacity):
     name = "race-overbook"
-    summary = ("the capacity check and the commit of CreateBooking are not atomic: concurrent bookings of the "
-               "last spots all succeed (sequential ones are refused correctly)")
-    args_help = "[WINDOW] the gap between check and commit (default 50ms)"
-    window = 0.05
+    summary = (
+        "the capacity check and the commit of CreateBooking are not atomic: concurrent bookings of the "
+        "last spots all succeed (sequential ones are refused correctly)"
+    )
+    args_help = "[WINDOW] the gap between check and commit (default 200ms)"
+    window = 0.2
 
     def configure(self, args: str) -> None:
         self.booked = set()
-        self.window = parse_duration(args, self.where()) if args else 0.05
+        self.window = parse_duration(args, self.where()) if args else 0.2
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if not isinstance(request, CreateBookingCommand) or request.lease_id:
             return await call_next(request)
-        saw_open = any(s.spots_open > 0 for s in self.slots(request.slot))   # the check …
-        await self.plan.sleep(self.window)                                     # … a slow backend …
+        saw_open = any(s.spots_open > 0 for s in self.slots(request.slot))  # the check …
+        await self.plan.sleep(self.window)  # … a slow backend …
         cands = self.slots(request.slot)
         full_now = bool(cands) and not any(s.spots_open > 0 for s in cands)
-        return await self.book_with_phantom(request, call_next,                # … and the commit
-                                            cands[0] if saw_open and full_now else None)
+        return await self.book_with_phantom(
+            request,
+            call_next,  # … and the commit
+            cands[0] if saw_open and full_now else None,
+        )
 
 
 # ==========================================================================================================
@@ -614,7 +678,15 @@ class _LeaseRewrite(Fault):
 @profile
 class LeaseNoExpirationTime(_LeaseRewrite):
     name = "lease-no-expiration-time"
-    summary = "CreateLease answers the lease without lease_expiration_time_sec"
+    summary = (
+        "CreateLease ignores the requested expiry (holds for the server's longest time) and answers "
+        "the lease without lease_expiration_time_sec"
+    )
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        if isinstance(request, CreateLeaseCommand):
+            request = replace(request, expires_sec=None)
+        return await super().intercept(method, request, call_next)
 
     def rewrite(self, view: LeaseView) -> LeaseView:
         return replace(view, expires_sec=0)
@@ -710,7 +782,9 @@ class LeaseBookingRefused(_LeaseTracker):
 @profile
 class LeaseSlotUnchecked(_LeaseTracker):
     name = "lease-slot-unchecked"
-    summary = "CreateBooking naming a lease books the slot of the request even when it is not the lease's slot"
+    summary = (
+        "CreateBooking naming a lease books the slot of the request even when it is not the lease's slot"
+    )
 
     async def on_booking(self, request: CreateBookingCommand, lease: LeaseView, call_next: Handler) -> Any:
         if not self.matches(request, lease):
@@ -773,9 +847,14 @@ class CancelNoRelease(_Domain):
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         before = self.booking(request.booking_id) if _is_cancel(request) else None
         result = await call_next(request)
-        if (before is not None and before.status not in RELEASED_STATUSES and isinstance(result, BookingResult)
-                and result.booking is not None and result.booking.status is BookingStatus.CANCELED
-                and before.slot.spots_open > 0):
+        if (
+            before is not None
+            and before.status not in RELEASED_STATUSES
+            and isinstance(result, BookingResult)
+            and result.booking is not None
+            and result.booking.status is BookingStatus.CANCELED
+            and before.slot.spots_open > 0
+        ):
             before.slot.spots_open -= 1
         return result
 
@@ -789,7 +868,9 @@ class RecancelError(_Domain):
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         before = self.booking(request.booking_id) if _is_cancel(request) else None
         if before is not None and before.status is BookingStatus.CANCELED:
-            raise AppError(ErrorCode.INVALID_ARGUMENT, "the booking is already cancelled (--fault recancel-error)")
+            raise AppError(
+                ErrorCode.INVALID_ARGUMENT, "the booking is already cancelled (--fault recancel-error)"
+            )
         return await call_next(request)
 
 
@@ -822,8 +903,11 @@ class _Modify(_Domain):
 
 
 def _moved(before: BookingView, result: Any) -> bool:
-    return (isinstance(result, BookingResult) and result.booking is not None
-            and result.booking.slot is not before.slot)
+    return (
+        isinstance(result, BookingResult)
+        and result.booking is not None
+        and result.booking.slot is not before.slot
+    )
 
 
 @profile
@@ -853,12 +937,22 @@ class RescheduleNoTake(_Modify):
 @profile
 class RescheduleEchoOld(_Modify):
     name = "reschedule-echo-old"
-    summary = "a reschedule works, but the answer shows the booking at its old start and duration"
+    summary = (
+        "a reschedule works, but the answer shows the booking at its original start and duration "
+        "(party-size changes are answered correctly)"
+    )
+
+    def configure(self, args: str) -> None:
+        super().configure(args)
+        self.original: dict[str, InventorySlot] = {}
 
     async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
+        if request.start_sec is None and request.duration_sec is None:
+            return await call_next(request)
+        original = self.original.setdefault(before.booking_id, before.slot)
         result = await call_next(request)
         if isinstance(result, BookingResult) and result.booking is not None:
-            return replace(result, booking=replace(result.booking, slot=before.slot))
+            return replace(result, booking=replace(result.booking, slot=original))
         return result
 
 
@@ -954,7 +1048,7 @@ class ListCancelledAsConfirmed(_StatusMap):
 @profile
 class InvalidEnum(Fault):
     name = "invalid-enum"
-    summary = "GetBookingStatus answers prepayment_status \"PAID\", not a PrepaymentStatus value (REST only)"
+    summary = 'GetBookingStatus answers prepayment_status "PAID", not a PrepaymentStatus value (REST only)'
     default_methods = STATUS
     transports = ("rest",)
 

@@ -35,7 +35,14 @@ import orjson
 from aiohttp import web
 
 from mock_server.app import AppError, BookingApp, ErrorCode
-from mock_server.domain import BookingResult, InvalidArgument, LeaseResult, SlotQuery
+from mock_server.domain import (
+    BookingResult,
+    BookingView,
+    ConfirmationMode,
+    InvalidArgument,
+    LeaseResult,
+    SlotQuery,
+)
 
 from . import codec, mapping
 
@@ -157,6 +164,58 @@ def _check_out(req: dict[str, Any], count: int, style: codec.Style) -> dict[str,
     return out
 
 
+_CAMEL = {f.name: f.camel for m in codec.MESSAGES.values() for f in m.fields}
+_CONFIRMATION_UNSPECIFIED = ConfirmationMode.CONFIRMATION_MODE_UNSPECIFIED
+_PAYMENT = _M("PaymentInformation")
+
+
+def booking_json(b: BookingView, style: codec.Style) -> dict[str, Any]:
+    """A Booking's JSON object written straight from the view (the hot path of CreateBooking and
+    ListBookings). Equal to ``codec.encode(Booking, mapping.booking_out(b), style)``; a test holds them
+    together."""
+    camel = style.camel
+    n: Any = _CAMEL.__getitem__ if camel else str
+    i64: Any = str if style.int64_as_string else int
+    s = b.slot
+    slot: dict[str, Any] = {n("merchant_id"): s.merchant_id, n("service_id"): s.service_id}
+    if s.start_sec:
+        slot[n("start_sec")] = i64(s.start_sec)
+    if s.duration_sec:
+        slot[n("duration_sec")] = i64(s.duration_sec)
+    if s.availability_tag:
+        slot[n("availability_tag")] = s.availability_tag
+    if s.staff_id or s.room_id or s.party_size:
+        res: dict[str, Any] = {}
+        if s.staff_id:
+            res[n("staff_id")] = s.staff_id
+        if s.room_id:
+            res[n("room_id")] = s.room_id
+        if s.party_size:
+            res[n("party_size")] = s.party_size
+        slot["resources"] = res
+    if s.confirmation_mode is not _CONFIRMATION_UNSPECIFIED:
+        slot[n("confirmation_mode")] = s.confirmation_mode.name
+    u = b.user
+    user = {n(k): v for k, v in (("user_id", u.user_id), ("given_name", u.given_name),
+                                 ("family_name", u.family_name), ("telephone", u.telephone),
+                                 ("email", u.email), ("language_code", u.language_code)) if v}
+    if u.address is not None:
+        a = u.address
+        address = {n(k): v for k, v in (("country", a.country), ("locality", a.locality),
+                                        ("region", a.region), ("postal_code", a.postal_code),
+                                        ("street_address", a.street_address)) if v}
+        user["address"] = address  # a message that is set is written, even when empty (as protobuf does)
+    out: dict[str, Any] = {n("booking_id"): b.booking_id, "slot": slot}
+    if user:
+        out[n("user_information")] = user
+    out["status"] = b.status.name
+    if b.payment:
+        out[n("payment_information")] = codec.encode(_PAYMENT, dict(b.payment), style)
+    if b.offer_id:
+        out[n("offer_info")] = {n("offer_id"): b.offer_id}
+    return out
+
+
 def _booking_result_out(msg: str) -> Encoder:
     spec = _M(msg)
 
@@ -164,7 +223,7 @@ def _booking_result_out(msg: str) -> Encoder:
         if r.failure is not None:
             return codec.encode(spec, {"booking_failure": mapping.failure_out(r.failure)}, style)
         assert r.booking is not None
-        return codec.encode(spec, {"booking": mapping.booking_out(r.booking)}, style)
+        return {"booking": booking_json(r.booking, style)}
     return enc
 
 
@@ -183,8 +242,7 @@ def _status_out(_req: Any, b: Any, style: codec.Style) -> dict[str, Any]:
 
 
 def _list_out(_req: Any, bookings: list[Any], style: codec.Style) -> dict[str, Any]:
-    spec = _M("Booking")
-    return {"bookings": [codec.encode(spec, mapping.booking_out(b), style) for b in bookings]}
+    return {"bookings": [booking_json(b, style) for b in bookings]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,15 @@ from typing import Any
 from .conftest import PASSWORD, USER, breaker  # noqa: TID252
 
 
+def _plugin_args() -> list[str]:
+    """``-p harness.pytest_plugin`` unless the installed package already registers it (pytest11 entry point):
+    registering the module twice under two names is an error."""
+    from importlib.metadata import entry_points
+
+    installed = any(ep.value == "harness.pytest_plugin" for ep in entry_points(group="pytest11"))
+    return [] if installed else ["-p", "harness.pytest_plugin"]
+
+
 def _pytest(tmp_path: Path, url: str, feed: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     return subprocess.run(
@@ -19,8 +28,7 @@ def _pytest(tmp_path: Path, url: str, feed: Path, *extra: str) -> subprocess.Com
             sys.executable,
             "-m",
             "pytest",
-            "-p",
-            "harness.pytest_plugin",
+            *_plugin_args(),
             "-p",
             "no:cacheprovider",
             "--rootdir",

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -51,6 +51,8 @@ def inventory() -> Inventory:
 class Served:
     rest_url: str
     grpc_url: str | None
+    #: tasks still pending on the server's loop after it stopped (filled at shutdown; must stay empty)
+    leftover_tasks: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -77,8 +79,9 @@ def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> 
                 from mock_server.grpc import GrpcSettings, start_grpc_server
 
                 handle = await start_grpc_server(app, GrpcSettings(user=USER, password=PASSWORD))
-            box["served"] = Served(f"http://127.0.0.1:{runner.addresses[0][1]}",
-                                   handle.url if handle is not None else None)
+            box["served"] = Served(
+                f"http://127.0.0.1:{runner.addresses[0][1]}", handle.url if handle is not None else None
+            )
         except BaseException as exc:  # handed to the caller's thread
             box["error"] = exc
             ready.set()
@@ -90,6 +93,8 @@ def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> 
         if handle is not None:
             await handle.stop(0.5)
         await runner.cleanup()
+        me = asyncio.current_task()
+        box["served"].leftover_tasks.extend(repr(t) for t in asyncio.all_tasks() if t is not me)
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
@@ -106,12 +111,29 @@ def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> 
             loop.close()
 
 
-def run_harness(url: str, *, only: Sequence[str] = (), availability: str = "bal", leases: bool = True,
-                workers: int = 16, timeout: float = 10.0) -> RunResult:
-    profile = TargetProfile(transports=("grpc",) if url.startswith("grpc") else ("rest",),
-                            availability=availability, leases=leases, party_size_change=True)
-    config = RunConfig(target=TargetOptions(url=url, credentials=Credentials(USER, PASSWORD), timeout=timeout),
-                       feed=list(feed_slots()), profile=profile, seed=1, workers=workers, only=tuple(only))
+def run_harness(
+    url: str,
+    *,
+    only: Sequence[str] = (),
+    availability: str = "bal",
+    leases: bool = True,
+    workers: int = 16,
+    timeout: float = 10.0,
+) -> RunResult:
+    profile = TargetProfile(
+        transports=("grpc",) if url.startswith("grpc") else ("rest",),
+        availability=availability,
+        leases=leases,
+        party_size_change=True,
+    )
+    config = RunConfig(
+        target=TargetOptions(url=url, credentials=Credentials(USER, PASSWORD), timeout=timeout),
+        feed=list(feed_slots()),
+        profile=profile,
+        seed=1,
+        workers=workers,
+        only=tuple(only),
+    )
     return run(config)
 
 
@@ -122,3 +144,27 @@ def fired(result: RunResult) -> set[str]:
 
 def errored(result: RunResult) -> list[str]:
     return [f"{s.scenario_id}: {s.reason}" for s in result.scenarios if s.status == Status.ERROR]
+
+
+@lru_cache(maxsize=1)
+def default_suite() -> tuple[str, ...]:
+    from harness.scenario import load_scenarios
+
+    return tuple(sorted(s.id for s in load_scenarios() if "default" in s.suites))
+
+
+#: The one scenario that waits (~3 s for a lease to expire); only faults near leases and bookings need it.
+SLOW_SCENARIO = "lease/expired"
+
+
+def scenarios_for(fault: str, only: Sequence[str] = ()) -> tuple[str, ...]:
+    """Scenario ids to run for a fault: ``only``, else the default suite — without the slow lease-expiry
+    scenario when the fault cannot touch CreateLease or CreateBooking (it cannot change that verdict)."""
+    from mock_server.faults import parse_faults
+
+    if only:
+        return tuple(only)
+    f = parse_faults([fault]).faults[0]
+    if f.applies("CreateLease") or f.applies("CreateBooking"):
+        return default_suite()
+    return tuple(s for s in default_suite() if s != SLOW_SCENARIO)

@@ -110,3 +110,47 @@ def test_fast_bal_path_equals_generic(raw: Any, style: codec.Style) -> None:
     key = "slotTimeAvailability" if style.camel else "slot_time_availability"
     echoed = [e["slotTime" if style.camel else "slot_time"] for e in _bal_out(req, result, style)[key]]
     assert echoed == generic
+
+
+def _views() -> list[Any]:
+    from mock_server.domain import (
+        BookingStatus,
+        BookingView,
+        ConfirmationMode,
+        InventorySlot,
+        PostalAddress,
+        UserInfo,
+    )
+
+    plain = InventorySlot("m", "s", 100, 60, 1, 1)
+    rich = InventorySlot(
+        "m", "s", 100, 60, 3, 1, "tag", "st", "room", 4, ConfirmationMode.CONFIRMATION_MODE_ASYNCHRONOUS
+    )
+    return [
+        BookingView("b1", plain, UserInfo("u"), BookingStatus.CONFIRMED, None, ""),
+        BookingView(
+            "b2",
+            rich,
+            UserInfo("u", "Ada", "L", "+1", "a@b", "en", PostalAddress("US", "SF", "", "94", "1 Main")),
+            BookingStatus.PENDING_MERCHANT_CONFIRMATION,
+            {
+                "prepayment_status": "PREPAYMENT_PROVIDED",
+                "price": {"price_micros": 1500000, "currency_code": "USD"},
+            },
+            "offer",
+        ),
+        BookingView("b3", plain, UserInfo("u", address=PostalAddress()), BookingStatus.CANCELED, {}, ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    "style", [codec.Style(), codec.Style(camel=True), codec.Style(int64_as_string=False)], ids=repr
+)
+def test_booking_fast_writer_equals_generic_encoding(style: codec.Style) -> None:
+    from mock_server.rest import mapping
+    from mock_server.rest.handlers import booking_json
+
+    for view in _views():
+        assert booking_json(view, style) == codec.encode(
+            codec.message("Booking"), mapping.booking_out(view), style
+        )

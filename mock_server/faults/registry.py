@@ -1,0 +1,334 @@
+"""What each fault profile is expected to break: the data behind the self-test matrix, the traceability test
+and docs/faults.md, in one place.
+
+A :class:`Case` is one ``--fault`` value and the **exact** set of rule ids a harness run against a server
+with that fault must report as FAIL or WARN (over the default suite, or the scenarios in ``only``). Most
+profiles break exactly one rule. Where one misbehaviour is legitimately seen by several rules, all of them are
+listed and ``why`` says why — so a profile that starts tripping an unrelated rule shows up as a mismatch.
+
+The rule ids are plain strings: the mock server never imports the harness; the traceability test checks
+them against ``scenarios/rules.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .base import PROFILES
+from .spec import split_spec
+
+
+@dataclass(frozen=True)
+class Case:
+    fault: str
+    breaks: frozenset[str]
+    why: str = ""
+    #: the target profile's availability method for this run ("check" runs the CheckAvailability scenario)
+    availability: str = "bal"
+    #: scenario ids to run instead of the default suite (for slow cases); empty = the default suite
+    only: tuple[str, ...] = ()
+    #: expected set over gRPC, when the case is also run there (None: not run over gRPC)
+    grpc: frozenset[str] | None = None
+
+    @property
+    def profile(self) -> str:
+        return split_spec(self.fault).name
+
+
+def _c(
+    fault: str,
+    *rules: str,
+    why: str = "",
+    availability: str = "bal",
+    only: tuple[str, ...] = (),
+    grpc: bool | tuple[str, ...] = False,
+) -> Case:
+    breaks = frozenset(rules)
+    over_grpc = None if grpc is False else (breaks if grpc is True else frozenset(grpc))
+    return Case(fault, breaks, why, availability, only, over_grpc)
+
+
+_BUSINESS_FAILURE_RULES = (
+    "create-booking/full-slot-unavailable",
+    "create-booking/invalid-slot",
+    "create-booking/new-token-not-earlier-booking",
+    "lease/expired",
+    "lease/holds-spot",
+    "lease/unavailable-slot",
+    "update-booking/recancel",
+    "update-booking/reschedule-full-slot",
+    "update-booking/reschedule-takes-new",
+)
+_EVERY_FAILURE = (
+    "every scenario that expects a specific business failure (full slot, duplicate, lease, "
+    "re-cancel, full reschedule target, unknown slot) sees the wrong answer"
+)
+
+CASES: tuple[Case, ...] = (
+    # --- transport, HealthCheck, authentication ------------------------------------------------------------
+    _c("health-fail", "health/ok"),
+    _c(
+        "reject-valid-auth@ListBookings",
+        "auth/valid-credentials-accepted",
+        "list-bookings/contains-active",
+        "list-bookings/unknown-user",
+        why="the refused calls are the ListBookings of the list scenarios",
+        grpc=True,
+    ),
+    _c(
+        "reject-valid-auth",
+        "auth/valid-credentials-accepted",
+        "health/ok",
+        why="the refused call is the HealthCheck, so health/ok fails with it",
+    ),
+    _c(
+        "no-auth",
+        "auth/missing-credentials",
+        "auth/wrong-credentials",
+        "auth/health-check-protected",
+        why="the auth scenarios also probe HealthCheck without and with wrong credentials",
+    ),
+    _c(
+        "no-auth=missing",
+        "auth/missing-credentials",
+        "auth/health-check-protected",
+        why="the missing-credentials scenario probes HealthCheck too",
+    ),
+    _c(
+        "no-auth=wrong",
+        "auth/wrong-credentials",
+        "auth/health-check-protected",
+        why="the wrong-credentials scenario probes HealthCheck too",
+    ),
+    _c("health-unprotected", "auth/health-check-protected"),
+    _c("auth-403", "auth/status-401"),
+    _c("unknown-method-200", "http/unknown-method"),
+    _c("malformed-500", "http/malformed-json-400"),
+    _c("wrong-type-500", "http/wrong-type-400"),
+    _c("missing-required-200", "http/missing-required-400", grpc=True),
+    _c("bad-request-takes-spot", "http/bad-request-no-effect", grpc=True),
+    _c("content-type-text", "json/content-type"),
+    _c("invalid-enum", "json/response-schema"),
+    # --- latency budgets -----------------------------------------------------------------------------------
+    _c("slow-bal", "latency/batch-availability-lookup", grpc=True),
+    _c(
+        "latency=fixed:4.1s@CreateBooking", "latency/create-booking", only=("create-booking/echo",), grpc=True
+    ),
+    _c(
+        "latency=fixed:4.1s@UpdateBooking", "latency/update-booking", only=("update-booking/unknown-booking",)
+    ),
+    _c("latency=fixed:5.1s@CreateLease", "latency/create-lease", only=("lease/full-slot",)),
+    _c(
+        "latency=fixed:5.1s@CheckAvailability",
+        "latency/check-availability",
+        availability="check",
+        only=("check-availability/open-and-full",),
+    ),
+    # --- business failures ---------------------------------------------------------------------------------
+    _c(
+        "cause-unspecified",
+        "failure/cause-specified",
+        *_BUSINESS_FAILURE_RULES,
+        why=_EVERY_FAILURE,
+        grpc=True,
+    ),
+    _c(
+        "cause-unspecified@CreateLease",
+        "failure/cause-specified",
+        "lease/unavailable-slot",
+        why="the only CreateLease failure of the suite is lease/full-slot, which expects SLOT_UNAVAILABLE",
+    ),
+    _c("business-as-http-error", "failure/http-200", *_BUSINESS_FAILURE_RULES, why=_EVERY_FAILURE, grpc=True),
+    _c(
+        "business-as-http-error@CreateLease",
+        "failure/http-200",
+        "lease/unavailable-slot",
+        why="lease/full-slot judges its CreateLease failure under both rules",
+    ),
+    _c("failure-with-booking", "failure/other-fields-unset"),
+    # --- BatchAvailabilityLookup / CheckAvailability -------------------------------------------------------
+    _c(
+        "bal-omit-unavailable",
+        "bal/one-entry-per-slot-time",
+        "bal/echo-slot-time",
+        "bal/unknown-slot-unavailable",
+        "bal/full-slot-unavailable",
+        why="a missing entry also leaves the unknown and the full SlotTime without their available=false",
+    ),
+    _c(
+        "bal-extra-entry",
+        "bal/one-entry-per-slot-time",
+        "bal/echo-slot-time",
+        why="an extra entry makes the answer not a one-to-one echo of the request",
+    ),
+    _c("bal-no-echo", "bal/echo-slot-time"),
+    _c("bal-reverse-order", "bal/request-order"),
+    _c("bal-truncate", "bal/open-slot-available", grpc=True),
+    _c("bal-unknown-available", "bal/unknown-slot-unavailable", grpc=True),
+    _c("bal-full-available", "bal/full-slot-unavailable", grpc=True),
+    _c("bal-stale-cache", "bal/freed-slot-available"),
+    _c("bal-single-service", "bal/across-services"),
+    _c("check-no-echo", "check-availability/echo-slot", availability="check"),
+    _c("check-zero", "check-availability/open-count", availability="check"),
+    _c("check-total", "check-availability/full-count", availability="check"),
+    # --- CreateBooking -------------------------------------------------------------------------------------
+    _c("async-unsupported", "create-booking/succeeds"),
+    _c(
+        "empty-booking-id",
+        "create-booking/booking-id",
+        "create-booking/unique-booking-id",
+        why="every booking then has the same (empty) id",
+    ),
+    _c("echo-local-time", "create-booking/echo-slot"),
+    _c("echo-no-user", "create-booking/echo-user"),
+    _c("sync-as-pending", "create-booking/status-sync"),
+    _c("async-as-confirmed", "create-booking/status-async"),
+    _c(
+        "replay-new-booking",
+        "create-booking/idempotent-replay",
+        "create-booking/concurrent-replay",
+        why="sequential and concurrent replays are both treated as new requests",
+        grpc=True,
+    ),
+    _c("replay-takes-spot", "create-booking/idempotent-capacity"),
+    _c("race-replay", "create-booking/concurrent-replay", grpc=True),
+    _c("dedupe-returns-earlier", "create-booking/new-token-not-earlier-booking"),
+    _c(
+        "capacity-off-by-one",
+        "create-booking/fill-to-capacity",
+        "create-booking/succeeds",
+        "create-booking/idempotent-capacity",
+        "create-booking/concurrent-last-spots",
+        "http/bad-request-no-effect",
+        "bal/full-slot-unavailable",
+        "lease/unavailable-slot",
+        "update-booking/reschedule-full-slot",
+        why="every scenario that fills a slot loses its last spot (a 1-spot slot cannot be booked at "
+        "all); the slot then never looks full to BAL or CreateLease",
+    ),
+    _c(
+        "overbook",
+        "create-booking/full-slot-unavailable",
+        "create-booking/concurrent-last-spots",
+        "update-booking/reschedule-full-slot",
+        "update-booking/reschedule-takes-new",
+        "lease/holds-spot",
+        why="every scenario that books one more than the open spots gets a booking, not SLOT_UNAVAILABLE",
+        grpc=True,
+    ),
+    _c("race-overbook", "create-booking/concurrent-last-spots", grpc=True),
+    _c("sticky-failure", "create-booking/failed-retry", grpc=True),
+    _c("unknown-slot-500", "create-booking/invalid-slot"),
+    _c(
+        "int64-strings-400",
+        "json/accepts-int64-strings",
+        "create-booking/succeeds",
+        "create-booking/fill-to-capacity",
+        "create-booking/idempotent-capacity",
+        "create-booking/idempotent-replay",
+        "create-booking/concurrent-replay",
+        "create-booking/concurrent-last-spots",
+        "create-booking/full-slot-unavailable",
+        "create-booking/new-token-not-earlier-booking",
+        "http/bad-request-no-effect",
+        "failure/http-200",
+        "bal/one-entry-per-slot-time",
+        "bal/open-slot-available",
+        "bal/unknown-slot-unavailable",
+        "bal/full-slot-unavailable",
+        "bal/across-services",
+        "lease/created",
+        "lease/holds-spot",
+        "lease/idempotent-user-reference",
+        "lease/unavailable-slot",
+        why="the harness sends int64 as strings (as Google does) in every request, so almost nothing works",
+    ),
+    # --- leases --------------------------------------------------------------------------------------------
+    _c(
+        "lease-unsupported",
+        "lease/created",
+        "lease/holds-spot",
+        "lease/unavailable-slot",
+        "lease/idempotent-user-reference",
+        "failure/http-200",
+        why="no lease can be made: nothing holds the last spot, and the full-slot lease gets an HTTP error",
+    ),
+    _c(
+        "lease-no-expiration-time",
+        "lease/expiration-set",
+        "lease/expired",
+        why="without an expiry the lease-expiry scenario waits only ~1 s and books on a lease that is still "
+        "held (the server kept its longest hold), so LEASE_EXPIRED does not come",
+    ),
+    _c("lease-echo-wrong", "lease/echo"),
+    _c("lease-replay-new", "lease/idempotent-user-reference"),
+    _c("lease-not-holding", "lease/holds-spot", grpc=True),
+    _c("lease-booking-refused", "lease/book-on-lease"),
+    _c("lease-slot-unchecked", "lease/slot-mismatch-refused"),
+    _c("lease-no-expiry", "lease/expired", grpc=True),
+    _c("lease-overbook", "lease/unavailable-slot"),
+    # --- UpdateBooking -------------------------------------------------------------------------------------
+    _c("cancel-wrong-status", "update-booking/cancel"),
+    _c(
+        "cancel-no-release",
+        "update-booking/cancel-frees-spot",
+        "create-booking/failed-retry",
+        "bal/freed-slot-available",
+        why="three scenarios rely on a cancel freeing a spot: rebooking it, retrying a failed booking, BAL",
+        grpc=True,
+    ),
+    _c("recancel-error", "update-booking/recancel"),
+    _c(
+        "unknown-booking-500",
+        "update-booking/unknown-booking",
+        "get-booking-status/unknown",
+        why="the profile applies to both methods that take a booking_id",
+        grpc=True,
+    ),
+    _c("unknown-booking-500@UpdateBooking", "update-booking/unknown-booking"),
+    _c("unknown-booking-500@GetBookingStatus", "get-booking-status/unknown"),
+    _c("reschedule-echo-old", "update-booking/reschedule"),
+    _c("reschedule-keeps-old", "update-booking/reschedule-frees-old", grpc=True),
+    _c("reschedule-no-take", "update-booking/reschedule-takes-new"),
+    _c("reschedule-overbook", "update-booking/reschedule-full-slot"),
+    _c("reschedule-not-idempotent", "update-booking/idempotent"),
+    _c("party-size-ignored", "update-booking/party-size"),
+    # --- GetBookingStatus / ListBookings -------------------------------------------------------------------
+    _c("status-unmapped", "get-booking-status/known"),
+    _c("status-stale-cancel", "get-booking-status/after-cancel"),
+    _c("async-status-failed", "get-booking-status/async"),
+    _c("list-empty", "list-bookings/contains-active"),
+    _c("list-leaks-users", "list-bookings/isolation", grpc=True),
+    _c("list-cancelled-as-confirmed", "list-bookings/cancelled"),
+    _c("unknown-user-500", "list-bookings/unknown-user"),
+)
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    name: str
+    kind: str
+    summary: str
+    args: str
+    transports: tuple[str, ...]
+    default_methods: tuple[str, ...] | None
+    cases: tuple[Case, ...] = field(default=())
+
+    @property
+    def breaks(self) -> frozenset[str]:
+        """Every rule any case of this profile breaks."""
+        return frozenset().union(*(c.breaks for c in self.cases)) if self.cases else frozenset()
+
+
+def profiles() -> list[ProfileInfo]:
+    """Every registered profile with its self-test cases, sorted by kind then name (for docs and tests)."""
+    out = []
+    for name, cls in PROFILES.items():
+        cases = tuple(c for c in CASES if c.profile == name)
+        methods = tuple(sorted(cls.default_methods)) if cls.default_methods is not None else None
+        out.append(ProfileInfo(name, cls.kind, cls.summary, cls.args_help, cls.transports, methods, cases))
+    return sorted(out, key=lambda p: (p.kind != "chaos", p.name))
+
+
+def rules_broken() -> frozenset[str]:
+    return frozenset().union(*(c.breaks for c in CASES))

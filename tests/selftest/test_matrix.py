@@ -1,0 +1,69 @@
+"""The self-test matrix: for every fault case of ``mock_server.faults.registry.CASES``, the harness run
+against a server with that fault reports *exactly* the expected rule ids as FAIL/WARN, and exits 1; the
+fault-free server gives zero deviations over REST and gRPC.
+
+Each case starts its own server (in-process, ephemeral port) and calls the harness runner in-process, so
+xdist can spread the cases over workers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from faultrun import errored, fired, run_harness, scenarios_for, serve
+
+from harness.catalogue import rules_by_id
+from harness.results import ExitCode, RunResult, Severity, Status
+from mock_server.faults.registry import CASES, Case
+
+
+def _explain(result: RunResult, expected: frozenset[str]) -> str:
+    got = fired(result)
+    lines = [f"unexpected: {sorted(got - expected)}", f"missing: {sorted(expected - got)}"]
+    for c in result.checks():
+        if c.status in (Status.FAIL, Status.WARN) and c.rule_id not in expected:
+            lines.append(f"  {c.rule_id} in {c.scenario_id}/{c.step}: {c.message} (actual: {c.actual})")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("transport", ["rest", "grpc"])
+def test_clean_server_has_no_deviation(clean_runs: dict[str, RunResult], transport: str) -> None:
+    for key in [k for k in clean_runs if k.startswith(transport)]:
+        result = clean_runs[key]
+        assert fired(result) == set(), _explain(result, frozenset())
+        assert errored(result) == []
+        assert result.exit_code == ExitCode.OK
+        assert any(s.status == Status.PASS for s in result.scenarios)
+
+
+def _exit_code(rules: frozenset[str]) -> ExitCode:
+    """A MUST rule broken fails the run; SHOULD/MAY rules only warn (``--fail-on error``, the default)."""
+    catalogue = rules_by_id()
+    must = any(catalogue[r].severity == Severity.ERROR for r in rules)
+    return ExitCode.DEVIATIONS if must else ExitCode.OK
+
+
+def _run_case(case: Case, transport: str) -> RunResult:
+    with serve([case.fault], grpc=transport == "grpc") as served:
+        url = served.rest_url if transport == "rest" else served.grpc_url
+        assert url is not None
+        return run_harness(url, only=scenarios_for(case.fault, case.only), availability=case.availability)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.fault)
+def test_fault_breaks_exactly_its_rules_over_rest(case: Case) -> None:
+    result = _run_case(case, "rest")
+    assert fired(result) == case.breaks, _explain(result, case.breaks)
+    assert errored(result) == []
+    assert result.exit_code == _exit_code(case.breaks)
+
+
+GRPC_CASES = [c for c in CASES if c.grpc is not None]
+
+
+@pytest.mark.parametrize("case", GRPC_CASES, ids=lambda c: c.fault)
+def test_fault_breaks_exactly_its_rules_over_grpc(case: Case) -> None:
+    assert case.grpc is not None
+    result = _run_case(case, "grpc")
+    assert fired(result) == case.grpc, _explain(result, case.grpc)
+    assert errored(result) == []
+    assert result.exit_code == _exit_code(case.grpc)
