@@ -58,7 +58,8 @@ def main() -> int:
                     scheme = url.split(":")[0]
                     print(
                         f"  {scheme:5} run {i + 1}: {wall:6.2f} s wall, {len(result.scenarios)} scenarios, "
-                        f"{calls} requests, {len(result.deviations())} deviations, exit {int(result.exit_code)}"
+                        f"{calls} requests, {len(result.deviations())} deviations, "
+                        f"exit {int(result.exit_code)}"
                     )
                 median = statistics.median(walls)
                 print(f"  {url.split(':')[0]:5} median wall time: {median:.2f} s (goal < 20 s)")

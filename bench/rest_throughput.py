@@ -111,6 +111,11 @@ def write_feed(path: Path) -> None:
         f.write("]}]}")
 
 
+def pinned(cmd: list[str], cpu: str | None) -> list[str]:
+    """Pin to one CPU with taskset (servers on one core, wrk on the other), so they do not trade places."""
+    return ["taskset", "-c", cpu, *cmd] if cpu is not None and shutil.which("taskset") else cmd
+
+
 def start(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
@@ -124,8 +129,8 @@ def start(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
 
 
 def wrk(url: str, script: Path, args: argparse.Namespace) -> tuple[float, str]:
-    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-           "-s", str(script), url, "--", str(args.threads)]
+    cmd = pinned(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+           "-s", str(script), url, "--", str(args.threads)], args.wrk_cpu)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60).stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -141,9 +146,13 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--server-cpu", default="0", help="CPU for both servers (taskset); 'none' to not pin")
+    ap.add_argument("--wrk-cpu", default="1", help="CPU for wrk (taskset); 'none' to not pin")
     ap.add_argument("--rounds", type=int, default=3,
                     help="interleaved wrk runs per endpoint; the best counts")
     args = ap.parse_args()
+    args.server_cpu = None if args.server_cpu == "none" else args.server_cpu
+    args.wrk_cpu = None if args.wrk_cpu == "none" else args.wrk_cpu
     if not shutil.which("wrk"):
         print("wrk is not installed", file=sys.stderr)
         return 2
@@ -155,10 +164,12 @@ def main() -> int:
         create_lua, bal_lua = tmpdir / "create.lua", tmpdir / "bal.lua"
         create_lua.write_text(CREATE_LUA % {"base": BASE, "slots": SLOTS})
         bal_lua.write_text(BAL_LUA % {"base": BASE, "slots": SLOTS})
-        bare, bare_url = start([sys.executable, "-c", BARE])
-        server, server_url = start([sys.executable, "-c", SERVE, "serve", "--port", "0", "--feed", str(feed)])
+        bare, bare_url = start(pinned([sys.executable, "-c", BARE], args.server_cpu))
+        serve_cmd = [sys.executable, "-c", SERVE, "serve", "--port", "0", "--feed", str(feed)]
+        server, server_url = start(pinned(serve_cmd, args.server_cpu))
         print(f"feed of {SLOTS} slots written and loaded in {time.perf_counter() - t0:.1f} s; "
-              f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
+              f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
+              f"servers on CPU {args.server_cpu}, wrk on CPU {args.wrk_cpu}")
         try:
             rows = []
             for label, script in (("CreateBooking (distinct slots)", create_lua),

@@ -50,6 +50,16 @@ def _positive(text: str) -> int:
     return n
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return n
+
+
 def _seconds(text: str) -> float:
     try:
         n = float(text)
@@ -98,6 +108,14 @@ def add_run_options(p: argparse.ArgumentParser, *, with_target: bool = True) -> 
         )
         inv.add_argument("--merchant", help="use only slots of this merchant_id")
         inv.add_argument("--service", help="use only slots of this service_id")
+        inv.add_argument(
+            "--min-lead",
+            type=_non_negative_int,
+            default=600,
+            metavar="SEC",
+            help="use only slots starting at least SEC seconds from now (default 600); raise it above your "
+            "cancellation cutoff",
+        )
         inv.add_argument(
             "--num-slots",
             type=_positive,
@@ -343,6 +361,7 @@ def build_config(
         scenario_files=tuple(args.scenario_file),
         num_slots=getattr(args, "num_slots", 10),
         merchant=getattr(args, "merchant", None),
+        min_lead_sec=getattr(args, "min_lead", 600),
         service=getattr(args, "service", None),
         tool_version=__version__,
     )
@@ -415,6 +434,36 @@ def write_outputs(
         print(f"wrote baseline: {args.write_baseline} ({len(set(pairs))} entries)", file=stream)
 
 
+def _saw_401(result: RunResult) -> bool:
+    return any(
+        e.response is not None and e.response.status in (401, 16)
+        for c in result.deviations()
+        for e in c.exchanges
+    )
+
+
+def print_quiet_summary(result: RunResult, stream: TextIO) -> None:
+    """``-q``: no progress, one line per deviation and per scenario that could not be judged, one verdict."""
+    for c in result.deviations():
+        mark = " (baselined)" if c.baselined else ""
+        print(
+            f"{c.status.value} {c.rule_id} [{c.spec}] {c.scenario_id} step {c.step}: {c.message}; "
+            f"expected {c.expected}; got {c.actual}{mark}",
+            file=stream,
+        )
+    for s in result.scenarios:
+        if s.status == Status.ERROR:
+            print(f"ERROR {s.scenario_id}: {s.reason}", file=stream)
+    for key in result.baseline.stale:
+        print(f"STALE baseline entry no longer occurs: {key}", file=stream)
+    errors = sum(1 for c in result.deviations() if c.status == Status.FAIL and not c.baselined)
+    print(
+        f"bookcheck: {len(result.scenarios)} scenarios, {errors} error-level deviation(s), "
+        f"exit {int(result.exit_code)}",
+        file=stream,
+    )
+
+
 def execute(
     config: RunConfig, args: argparse.Namespace, reports: list[tuple[str, str]], stream: TextIO | None = None
 ) -> tuple[int, RunResult | None]:
@@ -426,14 +475,32 @@ def execute(
         print(f"bookcheck: {exc}", file=sys.stderr)
         return int(ExitCode.UNREACHABLE), None
     if args.quiet:
-        errors = sum(1 for c in result.deviations() if c.status == Status.FAIL and not c.baselined)
+        print_quiet_summary(result, stream)
+    if config.target.credentials is None and _saw_401(result):
         print(
-            f"bookcheck: {len(result.scenarios)} scenarios, {errors} error-level deviation(s), "
-            f"exit {int(result.exit_code)}",
-            file=stream,
+            "bookcheck: hint: the target answered 401 Unauthorized; give its credentials with "
+            "--user/--password, --credentials-file or BOOKCHECK_USER/BOOKCHECK_PASSWORD",
+            file=sys.stderr,
         )
     write_outputs(result, reports, args, stream)
     return int(result.exit_code), result
+
+
+def check_scenario_patterns(config: RunConfig) -> None:
+    """Load the scenario files (ScenarioFileError names file and path) and refuse a --scenario or
+    --skip-scenario pattern that matches no scenario: a typo must not silently run nothing."""
+    import fnmatch
+
+    from harness.scenario import load_scenarios
+
+    ids = [s.id for s in load_scenarios(config.scenario_files)]
+    for flag, patterns in (("--scenario", config.only), ("--skip-scenario", config.exclude)):
+        for p in patterns:
+            if not any(fnmatch.fnmatchcase(i, p) for i in ids):
+                raise UsageError(
+                    f"{flag} {p!r} matches no scenario (bookcheck run --help; ids look like "
+                    f"'create-booking/echo')"
+                )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -443,9 +510,9 @@ def run_command(args: argparse.Namespace) -> int:
         profile = build_profile(args)
         feed = load_feed(args.feed)
         config = build_config(args, target=args.target, credentials=credentials, feed=feed, profile=profile)
-        from harness.scenario import load_scenarios
-
-        load_scenarios(config.scenario_files)  # a bad scenario file is a usage error before anything runs
+        check_scenario_patterns(
+            config
+        )  # a bad scenario file or pattern is a usage error before anything runs
     except (UsageError, ProfileError, BaselineError, ScenarioFileError, CatalogueError) as exc:
         print(f"bookcheck run: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
@@ -483,7 +550,10 @@ def demo_command(args: argparse.Namespace) -> int:
     try:
         reports = parse_reports(args.report)
         profile = build_profile(args, DEMO_PROFILE)
-    except (UsageError, ProfileError) as exc:
+        check_scenario_patterns(
+            build_config(args, target="http://127.0.0.1", credentials=None, feed=None, profile=profile)
+        )
+    except (UsageError, ProfileError, BaselineError, ScenarioFileError, CatalogueError) as exc:
         print(f"bookcheck demo: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     try:

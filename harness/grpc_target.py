@@ -106,8 +106,6 @@ class GrpcTarget:
         details: str,
         elapsed: float,
     ) -> Reply:
-        if code in (14, 4) and resp is None and ("connect" in details.lower() or code == 4):
-            pass  # still a response: the channel told us the status
         decoded: Any = None
         if resp is not None and not isinstance(resp, bytes):
             decoded = json_format.MessageToDict(resp, preserving_proto_field_name=True)

@@ -5,7 +5,8 @@ Rules that make verdicts independent of order and parallelism:
 * candidates are future, open slots of the partner's feed (narrowed by ``--merchant`` / ``--service``),
   shuffled with ``random.Random(seed)``;
 * allocation happens once, before anything runs, scenario by scenario in id order, so it depends on the seed
-  and the feed only (never on ``--workers``);
+  and the feed only (never on ``--workers``); each scenario scans the pool from its own offset (seed +
+  scenario id), so adding a scenario rarely moves the slots of the others;
 * a scenario claims whole *slot groups*: every party-size variant of one (merchant, service, start, duration,
   staff, room) belongs to one group, so a server that shares capacity between party sizes cannot make one
   scenario see another's bookings. No group is given to two scenarios.
@@ -16,6 +17,7 @@ skipped ("the feed has no ...").
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from booking_protocol.feed import FeedSlot
 
 ASYNC = "CONFIRMATION_MODE_ASYNCHRONOUS"
+#: ``differ: day``: how far apart two bookings of one user are, so no server sees OVERLAPPING_RESERVATION
+DAY_APART_SEC = 24 * 3600
 GroupKey = tuple[str, str, int, int, str, str]
 
 
@@ -35,7 +39,7 @@ class SlotRequirement:
     spots_max: int = 1_000_000
     mode: str = "sync"  # sync | async | any
     like: str | None = None  # name of an earlier slot of the same scenario
-    differ: str = "start"  # with ``like``: start | party_size | service
+    differ: str = "start"  # with ``like``: start | party_size | service | day
 
     def describe(self) -> str:
         bits = [
@@ -50,6 +54,7 @@ class SlotRequirement:
                 "start": "another start time of the same merchant, service and resources",
                 "party_size": "another party size of the same merchant, service and time",
                 "service": "another service of the same merchant",
+                "day": f"a start at least {DAY_APART_SEC // 3600} h away from",
             }[self.differ]
             bits.append(f"{what} as slot '{self.like}'")
         return ", ".join(bits)
@@ -85,6 +90,7 @@ class Inventory:
         ]
         pool.sort(key=lambda s: (s.key, s.spots_open))
         random.Random(seed).shuffle(pool)
+        self.seed = seed
         self.pool: list[FeedSlot] = pool
         self.used_groups: set[GroupKey] = set()
         self.total_feed_slots = len(self.all_keys)
@@ -110,6 +116,8 @@ class Inventory:
             return False
         if req.differ == "service":
             return s.merchant_id == base.merchant_id and s.service_id != base.service_id
+        if req.differ == "day":  # any slot, far enough in time that one user may hold both bookings
+            return abs(s.start_sec - base.start_sec) >= DAY_APART_SEC
         # differ == "start": same merchant, service and resources; a start that does not overlap
         return (
             s.merchant_id == base.merchant_id
@@ -120,7 +128,17 @@ class Inventory:
             and abs(s.start_sec - base.start_sec) >= max(s.duration_sec, base.duration_sec)
         )
 
-    def allocate(self, reqs: Sequence[SlotRequirement]) -> dict[str, FeedSlot] | str:
+    def _order(self, key: str) -> list[FeedSlot]:
+        """The pool as seen by one scenario: the seeded order, rotated by an offset derived from the seed
+        and the scenario id. Scenarios then mostly pick from different places, so adding or removing a
+        scenario rarely changes the slots of the others."""
+        if not self.pool or not key:
+            return self.pool
+        digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
+        k = int.from_bytes(digest[:8], "big") % len(self.pool)
+        return self.pool[k:] + self.pool[:k]
+
+    def allocate(self, reqs: Sequence[SlotRequirement], key: str = "") -> dict[str, FeedSlot] | str:
         """The slots for one scenario, or the reason it cannot have them. Claims the groups on success.
 
         Slots without ``like`` are tried in pool order; for each choice the dependent slots are picked
@@ -128,6 +146,7 @@ class Inventory:
         chosen: dict[str, FeedSlot] = {}
         own: set[GroupKey] = set()
         failed: list[SlotRequirement] = []
+        pool = self._order(key)
 
         def place(i: int) -> bool:
             if i == len(reqs):
@@ -135,7 +154,7 @@ class Inventory:
             req = reqs[i]
             dependants = any(r.like == req.name for r in reqs[i + 1 :])
             tries = 0
-            for s in self.pool:
+            for s in pool:
                 if not self._fits(s, req, chosen, own):
                     continue
                 chosen[req.name] = s

@@ -235,7 +235,6 @@ class ScenarioRun:
         self.exchanges: list[Exchange] = []
         self.results: list[CheckResult] = []
         self._auto: dict[str, list[tuple[Verdict, str]]] = {}
-        self.extra_slots: list[FeedSlot] = []
 
     # --- TemplateScope / ScenarioView -----------------------------------------------------------------
     def slot(self, name: str) -> FeedSlot:
@@ -308,6 +307,15 @@ class ScenarioRun:
         self.replies[step_id].append(reply)
         for v in auto_checks(reply, auth=auth, has_credentials=self.has_credentials):
             self._auto.setdefault(v.rule_id, []).append((v, step_id))
+        if operation == "UpdateBooking" and checks_mod.failure_cause(reply) == "OUTSIDE_CANCELLATION_WINDOW":
+            # D21: a cancel past the merchant's cutoff may be refused; the harness cannot know the cutoff,
+            # so it never fails a server for it: the scenario is skipped with the reason instead.
+            raise ScenarioStopped(
+                f"step {step_id!r}: the server refused with OUTSIDE_CANCELLATION_WINDOW (its cancellation "
+                f"cutoff covers slots starting {self.config.min_lead_sec} s or more from now; use --min-lead "
+                "to pick later slots)",
+                skip=True,
+            )
         return reply
 
     async def call_many(
@@ -545,7 +553,7 @@ def _allocate(
         if _skip_reason(s, config, transport) is not None:
             out[s.id] = None
             continue
-        out[s.id] = inventory.allocate(s.slots) if s.slots else {}
+        out[s.id] = inventory.allocate(s.slots, key=s.id) if s.slots else {}
     return out
 
 

@@ -13,6 +13,7 @@ around templates becomes text. References:
     ${steps.create.response.booking.booking_id}
                                  a field of the normalised response of step ``create`` (its first reply)
     ${steps.create.status}       the HTTP status of that reply
+    ${str:slot.a.start_sec}      any reference as a string (int64 in its canonical proto3 JSON form)
     ${copy}                      the copy index inside a ``times:`` / ``concurrent:`` step (0, 1, ...)
     ${now}, ${now+300}           the current time (plus or minus N seconds), UTC epoch seconds
     ${new_time.b}                {"start_sec": ..., "duration_sec": ...} of slot ``b`` (a reschedule)
@@ -97,6 +98,8 @@ def slot_time_json(s: FeedSlot, *, start_sec: int | None = None) -> dict[str, An
 
 def evaluate(expr: str, scope: TemplateScope) -> Any:
     expr = expr.strip()
+    if expr.startswith("str:"):
+        return str(evaluate(expr[4:], scope))
     head, _, rest = expr.partition(".")
     if head.startswith("now"):
         m = re.fullmatch(r"now\s*(?:([+-])\s*(\d+))?", expr)
@@ -134,7 +137,7 @@ def evaluate(expr: str, scope: TemplateScope) -> Any:
         if path.startswith("response"):
             sub = path[len("response") :].lstrip(".")
             value = reply.body if not sub else dig(reply.data, sub)
-            if value is None:
+            if value is None or value == "":  # proto3: an empty string is an absent field (D14)
                 raise Unresolved(f"step '{step_id}' gave no {sub or 'response'}")
             return value
         raise Unresolved(f"${{{expr}}}: use steps.<id>.response.<path> or steps.<id>.status")

@@ -27,6 +27,9 @@ status of spec §4/§11). Business failures are *results* (``BookingResult.failu
 
 Interceptors: ``async def interceptor(method, request, call_next) -> result``; ``call_next(request)`` runs
 the rest of the chain. They may delay, raise :class:`AppError`, or replace the request or the result.
+While none is installed (``app.intercepted`` is False) an adapter may call the synchronous
+``app.call_direct(method, request)`` instead and save a coroutine per request (the REST adapter does).
+Requests that an adapter cannot even decode never reach the chain.
 """
 
 from __future__ import annotations

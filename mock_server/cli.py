@@ -127,6 +127,11 @@ def register(subparsers: Any) -> None:
                      help='HealthCheck body: {"status":"SERVING"}, text "200", or none (§3.10)')
     alt.add_argument("--unknown-method-status", type=_int_choice(404, 501), default=404, metavar="{404,501}",
                      help="HTTP status for a path that is not a served method (§4)")
+    dev = p.add_argument_group("fault profiles (for testing clients and the harness itself)")
+    dev.add_argument("--fault", dest="faults", action="append", default=[],
+                     metavar="NAME[=ARGS][@Method,...]",
+                     help="switch on a documented misbehaviour (latency, errors, one spec violation); "
+                          "repeatable; see docs/faults.md")
     p.set_defaults(func=run_serve)
 
 
@@ -141,7 +146,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         unknown_user=args.unknown_user, recancel=args.recancel, invalid_slot=args.invalid_slot,
         same_user_rebook=args.same_user_rebook, health_body=args.health_body,
         unknown_method_status=args.unknown_method_status,
-        grpc_port=args.grpc_port, faults=tuple(getattr(args, "faults", None) or ()),
+        grpc_port=args.grpc_port, faults=tuple(args.faults),
     )
 
 

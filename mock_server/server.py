@@ -294,7 +294,7 @@ class RunningServer:
         if self._closed:
             return
         self._closed = True
-        for closer in reversed(self._closers):
+        for closer in self._closers:  # in the order added: fault waits are released first
             result = closer()
             if asyncio.iscoroutine(result):
                 await result
@@ -314,9 +314,15 @@ def _listen_error(config: ServerConfig, exc: OSError) -> ServerStartError:
 async def start_server(config: ServerConfig, *, inventory: Inventory | None = None) -> RunningServer:
     """Load, build and listen. Raises :class:`ServerStartError` on a bad feed, certificate or port."""
     ctx = _ssl_context(config)
+    plan = _fault_plan(config)
     app = build_app(config, inventory)
     adapter = RestAdapter(app, config.rest_options())
-    runner = web.AppRunner(adapter.web_app(), access_log=None, handle_signals=False)
+    web_app = adapter.web_app()
+    if plan is not None:
+        from mock_server.faults import attach
+
+        attach(plan, app, web_app)
+    runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ctx)
     try:
@@ -328,6 +334,8 @@ async def start_server(config: ServerConfig, *, inventory: Inventory | None = No
     host = config.host if ":" not in config.host else f"[{config.host}]"
     scheme = "https" if ctx else "http"
     running = RunningServer(app=app, config=config, rest_url=f"{scheme}://{host}:{port}", _runner=runner)
+    if plan is not None:
+        running._closers.append(plan.close)  # first: every wait a fault adds ends before the transports stop
     if config.grpc_port is not None:
         try:
             await _start_grpc(running)
@@ -335,6 +343,18 @@ async def start_server(config: ServerConfig, *, inventory: Inventory | None = No
             await running.close()
             raise
     return running
+
+
+def _fault_plan(config: ServerConfig) -> Any:
+    """The fault profiles of ``--fault`` (``mock_server.faults``), or None when there are none."""
+    if not config.faults:
+        return None
+    from mock_server.faults import FaultSpecError, build_plan
+
+    try:
+        return build_plan(config)
+    except FaultSpecError as exc:
+        raise ServerStartError(f"bad --fault: {exc}") from None
 
 
 async def _start_grpc(running: RunningServer) -> None:

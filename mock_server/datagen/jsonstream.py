@@ -1,32 +1,33 @@
-"""Reading a feed's long list one record at a time, in bounded memory.
+"""Reading a feed's long list one record at a time, in bounded memory -- a thin adapter over ``ijson``.
 
 An availability feed of 10,000 merchants is ~2 GB and ~10 M records; parsed whole it would need over
-10 GB of RAM. This reader walks the outer structure of ``{"key": value, ..., "list": [rec, rec, ...]}``
-by hand and decodes each record (and every other value) with the standard library's
-``JSONDecoder.raw_decode``, refilling a text buffer from the file as needed. Only the current record is
-in memory. (``ijson`` would do this too; it is not a dependency of the project.)
+10 GB of RAM. ``ijson`` (C backend, yajl) turns the file into a stream of parse events; this module
+walks them in the shapes feeds have and builds one value at a time, so only the current record is in
+memory. It understands a top-level object whose values are decoded whole, except the values of
+``stream_keys`` -- arrays whose elements are either records or objects that themselves contain a
+streamed array (``service_availability: [{"availability": [...]}]``).
 
-It understands exactly the shapes feeds have: a top-level object whose values are decoded whole, except
-the values of ``stream_keys`` -- arrays whose elements are either records or objects that themselves
-contain a streamed array (``service_availability: [{"availability": [...]}]``).
+yajl does not say where in the file an error is, only a short excerpt; the location given is the byte
+range of the buffer the parser was reading when it failed, plus that excerpt.
 """
 
 from __future__ import annotations
 
-import codecs
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-_CHUNK = 1 << 20
-#: A single value larger than this is reported instead of buffering the rest of the file.
-MAX_VALUE_CHARS = 64 << 20
-_WS = " \t\n\r"
+import ijson  # type: ignore[import-untyped]
+
+#: Bytes handed to the parser at a time (ijson's default is 64 KiB); records may span buffers.
+BUF_SIZE = 1 << 16
+_BOM = b"\xef\xbb\xbf"
+_SCALARS = frozenset({"string", "number", "boolean", "null"})
 
 
 class StreamError(ValueError):
-    """Not valid JSON (or not the expected shape); ``where`` is "line L column C"."""
+    """Not valid JSON (or not the expected shape); ``where`` is "bytes A-B" (the error lies in that
+    range of the file, A counted from 0, B exclusive) or "byte N" (at the end of the file)."""
 
     def __init__(self, where: str, problem: str) -> None:
         self.where, self.problem = where, problem
@@ -44,159 +45,134 @@ class Event:
     value: Any
 
 
-class _Reader:
+class _CountingReader:
+    """Hands the file to ijson, remembering which byte range it read last (for error locations) and
+    dropping a UTF-8 byte order mark, which yajl does not accept."""
+
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
-        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-        self.line = 1  # line number at buf[0]
-        self.line_start = 0  # offset of the start of that line relative to buf[0] (may be negative)
-        self.json = json.JSONDecoder()
+        self.start = 0
+        self.end = 0
+        self.first = True
 
-    def _fill(self) -> bool:
-        if self.eof:
-            return False
-        raw = self.fh.read(_CHUNK)
-        if not raw:
-            self.eof = True
-            tail = self.decoder.decode(b"", final=True)
-            self.buf += tail
-            return bool(tail)
-        if self.pos > _CHUNK:
-            dropped = self.buf[: self.pos]
-            newlines = dropped.count("\n")
-            if newlines:
-                self.line += newlines
-                self.line_start = dropped.rfind("\n") + 1 - self.pos
-            else:
-                self.line_start -= self.pos
-            self.buf = self.buf[self.pos :]
-            self.pos = 0
-        self.buf += self.decoder.decode(raw)
-        return True
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        if self.first and data:  # ijson first probes with read(0) to tell bytes from text
+            self.first = False
+            while len(data) < len(_BOM) and _BOM.startswith(data):
+                more = self.fh.read(len(_BOM) - len(data))
+                if not more:
+                    break
+                data += more
+            if data.startswith(_BOM):
+                self.end = len(_BOM)
+                data = data[len(_BOM) :] or self.fh.read(size)  # b"" would mean the end of the file
+        self.start, self.end = self.end, self.end + len(data)
+        return data
 
-    def where(self, pos: int | None = None) -> str:
-        at = self.pos if pos is None else pos
-        head = self.buf[:at]
-        newlines = head.count("\n")
-        if newlines:
-            return f"line {self.line + newlines} column {at - head.rfind(chr(10))}"
-        return f"line {self.line} column {at - self.line_start + 1}"
-
-    def peek(self) -> str:
-        while True:
-            while self.pos < len(self.buf) and self.buf[self.pos] in _WS:
-                self.pos += 1
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self._fill():
-                return ""
-
-    def expect(self, chars: str) -> str:
-        ch = self.peek()
-        if not ch or ch not in chars:
-            found = repr(ch) if ch else "the end of the file"
-            raise StreamError(
-                self.where(), f"not valid JSON: expected {' or '.join(map(repr, chars))}, found {found}"
-            )
-        self.pos += 1
-        return ch
-
-    def value(self) -> Any:
-        self.peek()
-        while True:
-            try:
-                obj, end = self.json.raw_decode(self.buf, self.pos)
-            except json.JSONDecodeError as exc:
-                # The value may just continue past the buffer: read more and retry, up to a limit.
-                if not self.eof and len(self.buf) - self.pos < MAX_VALUE_CHARS and self._fill():
-                    continue
-                raise StreamError(self.where(exc.pos), f"not valid JSON: {exc.msg}") from None
-            if end == len(self.buf) and not self.eof and isinstance(obj, int | float) and self._fill():
-                continue  # a number cut by the buffer end: decode it again with the rest
-            self.pos = end
-            return obj
-
-    def key(self) -> str:
-        if self.peek() != '"':
-            raise StreamError(self.where(), "not valid JSON: expected a property name in double quotes")
-        k = self.value()
-        self.expect(":")
-        return str(k)
+    def where(self) -> str:
+        """The bytes the parser was reading at an error; "byte N" when it had reached the end of file."""
+        if self.start == self.end:
+            return f"byte {self.end}"
+        return f"bytes {self.start}-{self.end}"
 
 
-def iter_events(fh: IO[bytes], stream_keys: frozenset[str], nested_keys: frozenset[str]) -> Iterator[Event]:
+def _problem(exc: Exception) -> str:
+    """yajl's message is "error\\n<excerpt>\\n(right here) ---^"; keep it on one line."""
+    raw = exc.args[0] if exc.args else ""
+    message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    lines = [line.strip() for line in message.splitlines()]
+    text = lines[0] if lines else type(exc).__name__
+    if len(lines) > 1 and lines[1]:
+        text += f", near {lines[1]!r}"
+    return f"not valid JSON: {text}"
+
+
+def iter_events(
+    fh: IO[bytes], stream_keys: frozenset[str], nested_keys: frozenset[str], *, buf_size: int = BUF_SIZE
+) -> Iterator[Event]:
     """Events of a feed document; the values of ``stream_keys`` (top level) are streamed element by element.
 
     An element of a streamed list that is an object is itself walked, and its ``nested_keys`` lists are
     streamed too (records); its other keys come as "value" events with the element's path.
     """
-    r = _Reader(fh)
-    r.expect("{")
-    if r.peek() == "}":
-        r.pos += 1
-        _end(r)
-        return
-    while True:
-        k = r.key()
-        if k in stream_keys and r.peek() == "[":
-            yield Event("list", "$", k, k)
-            yield from _stream_list(r, f"$.{k}", nested_keys, top=True)
-        elif k in nested_keys and r.peek() == "[":
-            yield Event("list", "$", k, k)
-            yield from _records(r, f"$.{k}")
-        else:
-            yield Event("value", "$", k, r.value())
-        if r.expect(",}") == "}":
+    reader = _CountingReader(fh)
+    try:
+        yield from _document(
+            iter(ijson.basic_parse(reader, buf_size=buf_size, use_float=True)), stream_keys, nested_keys
+        )
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
+        raise StreamError(reader.where(), _problem(exc)) from None
+
+
+def _document(
+    it: Iterator[tuple[str, Any]], stream_keys: frozenset[str], nested_keys: frozenset[str]
+) -> Iterator[Event]:
+    event, value = next(it)
+    if event != "start_map":
+        raise StreamError("$", "not a feed: the document is not a JSON object")
+    for event, key in it:
+        if event == "end_map":
             break
-    _end(r)
-
-
-def _end(r: _Reader) -> None:
-    if r.peek():
-        raise StreamError(r.where(), "not valid JSON: extra data after the document")
-
-
-def _records(r: _Reader, path: str) -> Iterator[Event]:
-    r.expect("[")
-    if r.peek() == "]":
-        r.pos += 1
-        return
-    i = 0
-    while True:
-        yield Event("record", f"{path}[{i}]", "", r.value())
-        i += 1
-        if r.expect(",]") == "]":
-            return
-
-
-def _stream_list(r: _Reader, path: str, nested_keys: frozenset[str], *, top: bool) -> Iterator[Event]:
-    r.expect("[")
-    if r.peek() == "]":
-        r.pos += 1
-        return
-    i = 0
-    while True:
-        item_path = f"{path}[{i}]"
-        if r.peek() == "{":
-            yield Event("list", item_path, "", None)  # an element object begins
-            r.pos += 1
-            if r.peek() == "}":
-                r.pos += 1
-            else:
-                while True:
-                    k = r.key()
-                    if k in nested_keys and r.peek() == "[":
-                        yield Event("list", item_path, k, k)
-                        yield from _records(r, f"{item_path}.{k}")
-                    else:
-                        yield Event("value", item_path, k, r.value())
-                    if r.expect(",}") == "}":
-                        break
+        event, value = next(it)
+        if key in stream_keys and event == "start_array":
+            yield Event("list", "$", key, key)
+            yield from _groups(it, f"$.{key}", nested_keys)
+        elif key in nested_keys and event == "start_array":
+            yield Event("list", "$", key, key)
+            yield from _records(it, f"$.{key}")
         else:
-            yield Event("value", item_path, "", r.value())  # not an object: the schema will say so
-        i += 1
-        if r.expect(",]") == "]":
+            yield Event("value", "$", key, _build(event, value, it))
+    for _ in it:  # yajl reports trailing garbage only when it reads on
+        pass
+
+
+def _build(event: str, value: Any, it: Iterator[tuple[str, Any]]) -> Any:
+    """The whole value that begins with this event (ijson's own builder is not reachable per event)."""
+    if event in _SCALARS:
+        return value
+    if event == "start_map":
+        obj: dict[str, Any] = {}
+        for ev, key in it:
+            if ev == "end_map":
+                return obj
+            ev, val = next(it)
+            obj[key] = val if ev in _SCALARS else _build(ev, val, it)
+        return obj
+    arr: list[Any] = []
+    for ev, val in it:
+        if ev == "end_array":
+            return arr
+        arr.append(val if ev in _SCALARS else _build(ev, val, it))
+    return arr
+
+
+def _records(it: Iterator[tuple[str, Any]], path: str) -> Iterator[Event]:
+    i = 0
+    for event, value in it:
+        if event == "end_array":
             return
+        yield Event("record", f"{path}[{i}]", "", _build(event, value, it))
+        i += 1
+
+
+def _groups(it: Iterator[tuple[str, Any]], path: str, nested_keys: frozenset[str]) -> Iterator[Event]:
+    i = 0
+    for event, value in it:
+        if event == "end_array":
+            return
+        item_path = f"{path}[{i}]"
+        i += 1
+        if event != "start_map":
+            yield Event("value", item_path, "", _build(event, value, it))  # the schema will say so
+            continue
+        yield Event("list", item_path, "", None)  # an element object begins
+        for ev, key in it:
+            if ev == "end_map":
+                break
+            ev, val = next(it)
+            if key in nested_keys and ev == "start_array":
+                yield Event("list", item_path, key, key)
+                yield from _records(it, f"{item_path}.{key}")
+            else:
+                yield Event("value", item_path, key, _build(ev, val, it))

@@ -140,6 +140,25 @@ class Inventory:
             return any(s.spots_open > 0 and s.start_sec > now and s.matches(q) for s in entry)
         return entry.spots_open > 0 and entry.start_sec > now and entry.matches(q)
 
+    def open_many(self, queries: list[SlotQuery], now: float) -> list[bool]:
+        """:meth:`is_open` for many queries at once (BatchAvailabilityLookup's hot loop, inlined)."""
+        services = self._services
+        out = []
+        last_key: tuple[str, str] | None = None
+        by_start: dict[int, _Entry] | None = None
+        for q in queries:
+            key = (q.merchant_id or "", q.service_id or "")
+            if key != last_key:
+                by_start, last_key = services.get(key), key
+            entry = by_start.get(q.start_sec) if by_start is not None and q.start_sec is not None else None
+            if entry is None:
+                out.append(False)
+            elif isinstance(entry, list):
+                out.append(any(s.spots_open > 0 and s.start_sec > now and s.matches(q) for s in entry))
+            else:
+                out.append(entry.spots_open > 0 and entry.start_sec > now and entry.matches(q))
+        return out
+
     def exact(self, key: tuple[str, str, int, int, str, str, int]) -> InventorySlot | None:
         """The slot with exactly this §8 key, if any."""
         by_start = self._services.get((key[0], key[1]))

@@ -221,7 +221,7 @@ class BookingService:
         with self._lock:
             now = self.clock()
             self._settle(now)
-            return [inv.is_open(q, now) for q in queries]
+            return inv.open_many(list(queries), now)
 
     def check_availability(self, query: SlotQuery | None) -> int:
         q = _require_slot(query, "slot", need_duration=False)

@@ -34,10 +34,20 @@ def build_plan(config: Any) -> FaultPlan:
     )
 
 
+def grpc_interceptors(app: Any) -> list[Any]:
+    """gRPC server interceptors for the app's credential faults, to go before the Basic-auth interceptor."""
+    from .grpc_hooks import grpc_interceptors as interceptors
+
+    return interceptors(app)
+
+
 def attach(plan: FaultPlan, app: Any, web_app: Any = None) -> None:
     """Install the plan: interceptors into the BookingApp, and (when given) the middleware into aiohttp."""
     if not plan.faults:
         return
+    from .grpc_hooks import remember
+
+    remember(app, plan)
     plan.install(app)
     if web_app is not None:
         web_app.middlewares.append(plan.rest_middleware())

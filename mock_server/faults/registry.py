@@ -66,7 +66,7 @@ _EVERY_FAILURE = (
 
 CASES: tuple[Case, ...] = (
     # --- transport, HealthCheck, authentication ------------------------------------------------------------
-    _c("health-fail", "health/ok"),
+    _c("health-fail", "health/ok", grpc=True),
     _c(
         "reject-valid-auth@ListBookings",
         "auth/valid-credentials-accepted",
@@ -80,6 +80,7 @@ CASES: tuple[Case, ...] = (
         "auth/valid-credentials-accepted",
         "health/ok",
         why="the refused call is the HealthCheck, so health/ok fails with it",
+        grpc=True,
     ),
     _c(
         "no-auth",
@@ -173,12 +174,8 @@ CASES: tuple[Case, ...] = (
     _c("check-total", "check-availability/full-count", availability="check"),
     # --- CreateBooking -------------------------------------------------------------------------------------
     _c("async-unsupported", "create-booking/succeeds"),
-    _c(
-        "empty-booking-id",
-        "create-booking/booking-id",
-        "create-booking/unique-booking-id",
-        why="every booking then has the same (empty) id",
-    ),
+    _c("empty-booking-id=async", "create-booking/booking-id"),
+    _c("duplicate-booking-id", "create-booking/unique-booking-id"),
     _c("echo-local-time", "create-booking/echo-slot"),
     _c("echo-no-user", "create-booking/echo-user"),
     _c("sync-as-pending", "create-booking/status-sync"),
@@ -332,3 +329,56 @@ def profiles() -> list[ProfileInfo]:
 
 def rules_broken() -> frozenset[str]:
     return frozenset().union(*(c.breaks for c in CASES))
+
+
+def _code_list(text: str) -> str:
+    return " or ".join(f"`{t.strip()}`" for t in text.split("|")) if text else ""
+
+
+def _case_text(c: Case) -> str:
+    text = f"`{c.fault}` → " + ", ".join(f"`{r}`" for r in sorted(c.breaks))
+    if c.grpc is not None:
+        text += " (self-tested over gRPC too" + ("" if c.grpc == c.breaks else ", with a different set") + ")"
+    return text
+
+
+def markdown_tables() -> str:
+    """The profile tables of docs/faults.md (between its ``profiles:begin``/``end`` markers)."""
+    lines = ["### Chaos profiles", "", "| profile | arguments | what it does |", "|---|---|---|"]
+    infos = profiles()
+    for p in (p for p in infos if p.kind == "chaos"):
+        lines.append(f"| `{p.name}` | {_code_list(p.args)} | {p.summary} |")
+    lines += [
+        "",
+        "### Spec-violation profiles",
+        "",
+        "| profile | arguments | applies to | what it does | seen over | the harness reports "
+        "(exact set, per `--fault` value) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in (p for p in infos if p.kind != "chaos"):
+        cases = "<br>".join(_case_text(c) for c in p.cases)
+        methods = ", ".join(p.default_methods) if p.default_methods else "all methods"
+        seen = " + ".join("REST" if t == "rest" else "gRPC" for t in p.transports)
+        lines.append(f"| `{p.name}` | {_code_list(p.args)} | {methods} | {p.summary} | {seen} | {cases} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_docs(path: str) -> None:
+    """Replace the generated tables of ``path`` (docs/faults.md) with the current ones."""
+    from pathlib import Path
+
+    doc = Path(path)
+    text = doc.read_text(encoding="utf-8")
+    begin = text.index("-->", text.index("<!-- profiles:begin")) + len("-->\n")
+    end = text.index("<!-- profiles:end -->")
+    doc.write_text(text[:begin] + markdown_tables() + text[end:], encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m mock_server.faults.registry [--update docs/faults.md]
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--update":
+        update_docs(sys.argv[2])
+    else:
+        print(markdown_tables(), end="")

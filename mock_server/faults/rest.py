@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from aiohttp import web
@@ -93,7 +93,7 @@ class RestFault(Fault):
 
     app_level = False
     rest_level = True
-    transports = ("rest",)
+    transports: ClassVar[tuple[str, ...]] = ("rest",)
 
 
 # ==========================================================================================================
@@ -265,43 +265,80 @@ class ContentTypeText(RestFault):
         return response
 
 
+class AnswerRewrite(_BodyFault):
+    """Rewrites the answer's JSON form (proto field names): over REST in the middleware, over gRPC in the
+    interceptor of :mod:`.grpc_hooks` (message → dict → rewrite → message), so both transports show it."""
+
+    transports = ("rest", "grpc")
+
+    def rewrite_json(self, method: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def rest_after(self, request: Any, method: str | None, response: Any) -> Any:
+        data = _json(response)
+        if method is None or response.status != 200 or not isinstance(data, dict):
+            return response
+        _, body = await self.body(request)
+        camel = any(k != k.lower() for k in data)
+        canon = _snake(data) if camel else data
+        out = self.rewrite_json(method, _snake(body) if isinstance(body, dict) else {}, canon)
+        return _set_json(response, _camel(out) if camel else out)
+
+
+def _snake_key(key: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in key)
+
+
+def _snake(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_snake_key(k): _snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake(v) for v in value]
+    return value
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            head, *rest = k.split("_")
+            out[head + "".join(w.title() for w in rest)] = _camel(v)
+        return out
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
 @profile
-class FailureWithBooking(_BodyFault):
+class FailureWithBooking(AnswerRewrite):
     name = "failure-with-booking"
     summary = (
         "an UpdateBooking answer with booking_failure also carries the booking (other fields must be unset)"
     )
     default_methods = frozenset({"UpdateBooking"})
 
-    async def rest_after(self, request: Any, method: str | None, response: Any) -> Any:
-        data = _json(response)
-        if response.status != 200 or not isinstance(data, dict) or not data.get("booking_failure"):
-            return response
-        _, body = await self.body(request)
-        booking = body.get("booking") if isinstance(body, dict) else None
-        booking_id = (
-            booking.get("booking_id") or booking.get("bookingId") if isinstance(booking, dict) else None
-        )
-        data["booking"] = {"booking_id": str(booking_id or "")}
-        return _set_json(response, data)
+    def rewrite_json(self, method: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        if not answer.get("booking_failure"):
+            return answer
+        booking = request.get("booking")
+        booking_id = booking.get("booking_id") if isinstance(booking, dict) else None
+        return {**answer, "booking": {"booking_id": str(booking_id or "")}}
 
 
-class _BalRewrite(RestFault):
+class _BalRewrite(AnswerRewrite):
     default_methods = frozenset({"BatchAvailabilityLookup"})
 
     def reshape(self, entries: list[Any]) -> list[Any]:
         raise NotImplementedError
 
-    async def rest_after(self, request: Any, method: str | None, response: Any) -> Any:
-        data = _json(response)
-        if response.status != 200 or not isinstance(data, dict):
-            return response
-        key = "slotTimeAvailability" if "slotTimeAvailability" in data else "slot_time_availability"
-        entries = data.get(key) or []
-        data[key] = self.reshape(list(entries))
-        if not data[key]:
-            del data[key]
-        return _set_json(response, data)
+    def rewrite_json(self, method: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        out = dict(answer)
+        entries = self.reshape(list(out.get("slot_time_availability") or []))
+        if entries:
+            out["slot_time_availability"] = entries
+        else:
+            out.pop("slot_time_availability", None)
+        return out
 
 
 @profile
@@ -346,14 +383,10 @@ class BalReverseOrder(_BalRewrite):
 
 
 @profile
-class CheckNoEcho(RestFault):
+class CheckNoEcho(AnswerRewrite):
     name = "check-no-echo"
     summary = "CheckAvailability answers count_available without echoing the slot"
     default_methods = frozenset({"CheckAvailability"})
 
-    async def rest_after(self, request: Any, method: str | None, response: Any) -> Any:
-        data = _json(response)
-        if response.status == 200 and isinstance(data, dict) and "slot" in data:
-            del data["slot"]
-            return _set_json(response, data)
-        return response
+    def rewrite_json(self, method: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in answer.items() if k != "slot"}

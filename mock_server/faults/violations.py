@@ -12,7 +12,7 @@ runs between such a move and the domain call next to it), ``get_booking``, ``lis
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from mock_server.app import AppError, ErrorCode
 from mock_server.domain import (
@@ -96,10 +96,8 @@ def _is_modify(cmd: Any) -> bool:
 @profile
 class HealthFail(Fault):
     name = "health-fail"
-    summary = ("HealthCheck answers HTTP 503 although the server works (REST only: gRPC health is the "
-               "standard grpc.health.v1 service, which does not go through the application)")
+    summary = "HealthCheck answers HTTP 503 / gRPC health UNAVAILABLE although the server works"
     default_methods = frozenset({"HealthCheck"})
-    transports = ("rest",)
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         raise AppError(ErrorCode.UNAVAILABLE, "unhealthy (--fault health-fail)")
@@ -108,8 +106,7 @@ class HealthFail(Fault):
 @profile
 class RejectValidAuth(Fault):
     name = "reject-valid-auth"
-    summary = ("refuse correct credentials with 401 / UNAUTHENTICATED (default: on HealthCheck only, which "
-               "is REST only; name other methods with @ to see it over gRPC)")
+    summary = "refuse correct credentials with 401 / UNAUTHENTICATED (default: on HealthCheck only)"
     default_methods = frozenset({"HealthCheck"})
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
@@ -368,10 +365,39 @@ class _BookingRewrite(Fault):
 @profile
 class EmptyBookingId(_BookingRewrite):
     name = "empty-booking-id"
-    summary = "CreateBooking answers the new booking without a booking_id"
+    summary = (
+        "CreateBooking answers the new booking without a booking_id (empty-booking-id=async: only "
+        "bookings on asynchronous slots)"
+    )
+    args_help = "[async]"
+    only_async = False
+
+    def configure(self, args: str) -> None:
+        if args.strip().lower() not in ("", "async"):
+            raise FaultSpecError(f"{self.where()}: use empty-booking-id or empty-booking-id=async")
+        self.only_async = args.strip().lower() == "async"
 
     def rewrite(self, request: Any, view: BookingView) -> BookingView:
+        if self.only_async and not view.slot.is_async:
+            return view
         return replace(view, booking_id="")
+
+
+@profile
+class DuplicateBookingId(_BookingRewrite):
+    name = "duplicate-booking-id"
+    summary = (
+        "every booking on a slot gets the booking_id of the slot's first booking (ids are not unique; "
+        "the id names that first booking)"
+    )
+
+    def configure(self, args: str) -> None:
+        super().configure(args)
+        self.first: dict[tuple[Any, ...], str] = {}
+
+    def rewrite(self, request: Any, view: BookingView) -> BookingView:
+        first = self.first.setdefault(view.slot.key, view.booking_id)
+        return replace(view, booking_id=first)
 
 
 @profile
@@ -730,6 +756,9 @@ class _LeaseTracker(_Domain):
         super().configure(args)
         self.leases: dict[str, LeaseView] = {}
 
+    def applies(self, method: str) -> bool:
+        return method == "CreateLease" or super().applies(method)  # always learn the leases
+
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         if isinstance(request, CreateBookingCommand) and request.lease_id in self.leases:
             return await self.on_booking(request, self.leases[request.lease_id], call_next)
@@ -975,11 +1004,14 @@ class RescheduleOverbook(_Modify):
 @profile
 class RescheduleNotIdempotent(_Modify):
     name = "reschedule-not-idempotent"
-    summary = "repeating a reschedule to the slot the booking is already on fails with SLOT_UNAVAILABLE"
+    summary = (
+        "repeating a reschedule to the slot the booking is already on is refused with HTTP 400 / "
+        "INVALID_ARGUMENT"
+    )
 
     async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
         if self.target_slot(before, request) is before.slot:
-            return _fail(FailureCause.SLOT_UNAVAILABLE, "the booking is already on that slot")
+            raise AppError(ErrorCode.INVALID_ARGUMENT, "the booking is already at that time")
         return await call_next(request)
 
 
@@ -1050,7 +1082,7 @@ class InvalidEnum(Fault):
     name = "invalid-enum"
     summary = 'GetBookingStatus answers prepayment_status "PAID", not a PrepaymentStatus value (REST only)'
     default_methods = STATUS
-    transports = ("rest",)
+    transports: ClassVar[tuple[str, ...]] = ("rest",)
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         result = await call_next(request)
@@ -1079,6 +1111,9 @@ class ListLeaksUsers(_Domain):
     def configure(self, args: str) -> None:
         super().configure(args)
         self.owners: dict[str, str] = {}  # booking_id -> user_id
+
+    def applies(self, method: str) -> bool:
+        return method == "CreateBooking" or super().applies(method)  # always learn the owners
 
     async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
         result = await call_next(request)

@@ -83,19 +83,24 @@ def _bal_in(req: dict[str, Any]) -> Any:
 
 _ST_NAMES = {f.name: (f.camel if f.camel != f.name else f.name) for f in _M("SlotTime").fields}
 _ST_INT64 = frozenset({"start_sec", "duration_sec"})
-_ST_SIMPLE: dict[str, tuple[str, bool]] = {
-    name: (canon, canon in _ST_INT64)
+#: SlotTime keys the one-pass decoder handles: both spellings -> (canonical name, what: 0 service_id,
+#: 1 start_sec, 2 duration_sec, 3 availability_tag)
+_ST_SIMPLE: dict[str, tuple[str, int]] = {
+    name: (canon, ("service_id", "start_sec", "duration_sec", "availability_tag").index(canon))
     for canon, camel in _ST_NAMES.items()
     if canon in ("service_id", "start_sec", "duration_sec", "availability_tag")
     for name in (canon, camel)
 }
 _INT64_MAX = 2**63 - 1
+#: key of a request decoded by :func:`_bal_fast`: the slot times already written in the response style
+_ECHOED = "slot_time_echoed"
 
 
-def _bal_fast(raw: Any) -> tuple[dict[str, Any], list[SlotQuery]] | None:
-    """The common BAL request (merchant_id plus slot times naming service, start, duration, tag) decoded in
-    one pass. Anything else (resources, enums, nulls, wrong types, unknown fields) returns None and takes
-    the generic path, which also produces the exact error messages. The result equals the generic one."""
+def _bal_fast(raw: Any, style: codec.Style) -> tuple[dict[str, Any], list[SlotQuery]] | None:
+    """The common BAL request (merchant_id plus slot times naming service, start, duration, tag) decoded,
+    and its echo written, in one pass. Anything else (resources, enums, nulls, wrong types, unknown
+    fields) returns None and takes the generic path, which also produces the exact error messages. The
+    result equals the generic one (a test holds them together)."""
     if type(raw) is not dict:
         return None
     merchant: Any = None
@@ -109,53 +114,66 @@ def _bal_fast(raw: Any) -> tuple[dict[str, Any], list[SlotQuery]] | None:
             return None
     if type(merchant) is not str or not merchant or type(times) is not list:
         return None
-    canon: list[dict[str, Any]] = []
+    echoes: list[dict[str, Any]] = []
     queries: list[SlotQuery] = []
-    simple = _ST_SIMPLE
+    simple = _ST_SIMPLE.get
+    names = _ST_NAMES if style.camel else None
+    as_str = style.int64_as_string
     for t in times:
         if type(t) is not dict:
             return None
-        c: dict[str, Any] = {}
+        echo: dict[str, Any] = {}
+        service_id: Any = None
+        start: Any = None
+        duration: Any = None
+        tag = ""
         for key, value in t.items():
-            spec = simple.get(key)
+            spec = simple(key)
             if spec is None:
                 return None
-            name, is_int = spec
-            if is_int:
+            name, what = spec
+            if what == 1 or what == 2:
                 if type(value) is str and value.isascii() and value.isdigit():
-                    value = int(value)
-                elif type(value) is not int:
+                    number = int(value)
+                elif type(value) is int:
+                    number = value
+                else:
                     return None
-                if not 0 <= value <= _INT64_MAX:
+                if not 0 <= number <= _INT64_MAX:
                     return None
-            elif type(value) is not str:
+                if what == 1:
+                    start = number
+                else:
+                    duration = number
+                if number:
+                    echo[names[name] if names else name] = str(number) if as_str else number
+                continue
+            if type(value) is not str:
                 return None
-            c[name] = value
-        service_id, start = c.get("service_id"), c.get("start_sec")
+            if what == 0:
+                service_id = value
+            else:
+                tag = value
+            if value:
+                echo[names[name] if names else name] = value
         if not service_id or start is None:
             return None
-        queries.append(SlotQuery(merchant, service_id, start, c.get("duration_sec"),
-                                 c.get("availability_tag", "")))
-        canon.append(c)
-    return {"merchant_id": merchant, "slot_time": canon}, queries
+        queries.append(SlotQuery(merchant, service_id, start, duration, tag))
+        echoes.append(echo)
+    return {_ECHOED: echoes}, queries
 
 
 def _echo_slot_time(t: dict[str, Any], style: codec.Style) -> dict[str, Any]:
-    if "resource_ids" in t or "confirmation_mode" in t:
-        return codec.encode(_M("SlotTime"), t, style)
-    as_str, camel = style.int64_as_string, style.camel
-    out: dict[str, Any] = {}
-    for key, value in t.items():
-        if value:
-            out[_ST_NAMES[key] if camel else key] = str(value) if as_str and key in _ST_INT64 else value
-    return out
+    return codec.encode(_M("SlotTime"), t, style)
 
 
 def _bal_out(req: dict[str, Any], result: list[bool], style: codec.Style) -> dict[str, Any]:
     name_sta = "slotTimeAvailability" if style.camel else "slot_time_availability"
     name_st = "slotTime" if style.camel else "slot_time"
-    return {name_sta: [{name_st: _echo_slot_time(t, style), "available": ok}
-                       for t, ok in zip(req.get("slot_time", []), result, strict=True)]}
+    echoes = req.get(_ECHOED)
+    if echoes is None:
+        echoes = [_echo_slot_time(t, style) for t in req.get("slot_time", [])]
+    return {name_sta: [{name_st: e, "available": ok} for e, ok in zip(echoes, result, strict=True)]}
 
 
 def _check_out(req: dict[str, Any], count: int, style: codec.Style) -> dict[str, Any]:
@@ -196,9 +214,9 @@ def booking_json(b: BookingView, style: codec.Style) -> dict[str, Any]:
     if s.confirmation_mode is not _CONFIRMATION_UNSPECIFIED:
         slot[n("confirmation_mode")] = s.confirmation_mode.name
     u = b.user
-    user = {n(k): v for k, v in (("user_id", u.user_id), ("given_name", u.given_name),
-                                 ("family_name", u.family_name), ("telephone", u.telephone),
-                                 ("email", u.email), ("language_code", u.language_code)) if v}
+    fields = (("user_id", u.user_id), ("given_name", u.given_name), ("family_name", u.family_name),
+              ("telephone", u.telephone), ("email", u.email), ("language_code", u.language_code))
+    user: dict[str, Any] = {n(k): v for k, v in fields if v}
     if u.address is not None:
         a = u.address
         address = {n(k): v for k, v in (("country", a.country), ("locality", a.locality),
@@ -251,8 +269,8 @@ class _Route:
     request: codec.Message
     to_domain: Callable[[dict[str, Any]], Any]
     encode: Callable[[Any, Any, codec.Style], dict[str, Any]]
-    #: optional one-pass decoder of raw JSON -> (canonical request, domain request), or None to fall back
-    fast: Callable[[Any], tuple[Any, Any] | None] | None = None
+    #: optional one-pass decoder of raw JSON -> (request for ``encode``, domain request), or None to fall back
+    fast: Callable[[Any, codec.Style], tuple[Any, Any] | None] | None = None
 
 
 ROUTES: dict[str, _Route] = {
@@ -341,7 +359,7 @@ class RestAdapter:
         except orjson.JSONDecodeError as exc:
             return error_response(400, "INVALID_ARGUMENT", f"malformed JSON body: {exc}")
         try:
-            fast = route.fast(raw) if route.fast is not None else None
+            fast = route.fast(raw, self.style) if route.fast is not None else None
             if fast is not None:
                 req, command = fast
             else:

@@ -379,3 +379,26 @@ def test_evidence_of_a_later_step_includes_the_earlier_steps(broken: Callable[..
         e.request.headers.get("Authorization", "").startswith("Basic <redacted") for e in dev.exchanges
     )
     assert '-u "$BOOKCHECK_USER:$BOOKCHECK_PASSWORD"' in (dev.reproduce or "")
+
+
+def test_reports_of_a_failing_run_are_valid(broken: Callable[..., RunResult], tmp_path: Any) -> None:
+    """The records of a run with deviations (evidence, reproducers, raw bodies) serialise into every report
+    format: the JSON report validates against the published schema, the JUnit file parses."""
+    import json
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    import jsonschema
+
+    from reports import render_report
+
+    result = broken(
+        only=("bad-request/*", "create-booking/idempotent-replay"), after=replay_new_id, before=None
+    )
+    assert result.exit_code == ExitCode.DEVIATIONS
+    schema = json.loads((Path(__file__).parents[2] / "reports" / "report.schema.json").read_text())
+    jsonschema.validate(json.loads(render_report("json", result)), schema)
+    root = ET.fromstring(render_report("junit", result))
+    assert root.iter("failure") is not None
+    html = render_report("html", result)
+    assert "create-booking/idempotent-replay" in html

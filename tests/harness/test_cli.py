@@ -82,6 +82,8 @@ def test_bad_flags_are_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path
     assert code == ExitCode.USAGE and "--report" in err
     code, _, err = _run(["run", "--target", "http://127.0.0.1:1", "--user", "only-user"], capsys)
     assert code == ExitCode.USAGE and "--password" in err
+    code, _, err = _run(["run", "--target", "http://127.0.0.1:1", "--scenario", "create-bookng/*"], capsys)
+    assert code == ExitCode.USAGE and "create-bookng/*" in err and "matches no scenario" in err
 
 
 def test_bad_feed_profile_baseline_and_credentials_files(

@@ -1,4 +1,4 @@
-"""Fixtures of the self-test room: one clean reference server run per transport, shared by a test module."""
+"""Fixtures of the self-test room: the clean server runs, shared by the session (one per xdist worker)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from faultrun import run_harness, serve  # noqa: E402
 from harness.results import RunResult  # noqa: E402
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def clean_runs() -> dict[str, RunResult]:
     """The default suite against the fault-free server: REST with BAL, REST with CheckAvailability, gRPC."""
     out: dict[str, RunResult] = {}

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from aiohttp import web
-
 from booking_protocol.feed import FeedSlot, iter_feed_document
 from harness.profile import TargetProfile
 from harness.results import RunResult, Status
@@ -24,9 +22,7 @@ from harness.runner import RunConfig, run
 from harness.targets import Credentials, TargetOptions
 from mock_server.datagen import generate_availability_feed
 from mock_server.domain import Inventory
-from mock_server.faults import attach, build_plan
-from mock_server.rest import RestAdapter
-from mock_server.server import ServerConfig, build_app
+from mock_server.server import ServerConfig, start_server
 
 USER, PASSWORD = "selftest", "s3cret-selftest"
 FEED_SEED = 7
@@ -57,31 +53,20 @@ class Served:
 
 @contextlib.contextmanager
 def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> Iterator[Served]:
-    """The reference server with ``faults``, credentials on, on 127.0.0.1 with ephemeral ports."""
-    config = ServerConfig(port=0, user=USER, password=PASSWORD, faults=tuple(faults), **options)
+    """The reference server with ``faults`` (``ServerConfig.faults``, exactly as ``bookcheck serve --fault``),
+    credentials on, REST (and gRPC) on 127.0.0.1 with ephemeral ports, in its own event loop and thread."""
+    config = ServerConfig(
+        port=0, user=USER, password=PASSWORD, faults=tuple(faults), grpc_port=0 if grpc else None, **options
+    )
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     box: dict[str, Any] = {}
 
     async def main() -> None:
         try:
-            plan = build_plan(config)
-            app = build_app(config, inventory())
-            adapter = RestAdapter(app, config.rest_options())
-            web_app = adapter.web_app()
-            attach(plan, app, web_app)
-            runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            handle = None
-            if grpc:
-                from mock_server.grpc import GrpcSettings, start_grpc_server
-
-                handle = await start_grpc_server(app, GrpcSettings(user=USER, password=PASSWORD))
-            box["served"] = Served(
-                f"http://127.0.0.1:{runner.addresses[0][1]}", handle.url if handle is not None else None
-            )
+            server = await start_server(config, inventory=inventory())
+            grpc_url = next((u for u in server.extra_urls if u.startswith("grpc")), None)
+            box["served"] = Served(server.rest_url, grpc_url)
         except BaseException as exc:  # handed to the caller's thread
             box["error"] = exc
             ready.set()
@@ -89,10 +74,7 @@ def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> 
         stop = box["stop"] = asyncio.Event()
         ready.set()
         await stop.wait()
-        await plan.close()
-        if handle is not None:
-            await handle.stop(0.5)
-        await runner.cleanup()
+        await server.close()
         me = asyncio.current_task()
         box["served"].leftover_tasks.extend(repr(t) for t in asyncio.all_tasks() if t is not me)
 
@@ -153,18 +135,22 @@ def default_suite() -> tuple[str, ...]:
     return tuple(sorted(s.id for s in load_scenarios() if "default" in s.suites))
 
 
-#: The one scenario that waits (~3 s for a lease to expire); only faults near leases and bookings need it.
+#: The one scenario that waits (~3 s for a lease to expire).
 SLOW_SCENARIO = "lease/expired"
 
 
-def scenarios_for(fault: str, only: Sequence[str] = ()) -> tuple[str, ...]:
+def scenarios_for(
+    fault: str, only: Sequence[str] = (), expected: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """Scenario ids to run for a fault: ``only``, else the default suite — without the slow lease-expiry
-    scenario when the fault cannot touch CreateLease or CreateBooking (it cannot change that verdict)."""
+    scenario unless the fault is aimed at CreateLease or is expected to break that scenario's rule
+    (every other lease scenario still runs, so CreateLease and bookings on leases stay covered)."""
     from mock_server.faults import parse_faults
 
     if only:
         return tuple(only)
     f = parse_faults([fault]).faults[0]
-    if f.applies("CreateLease") or f.applies("CreateBooking"):
+    aimed_at_leases = f.methods is not None and "CreateLease" in f.methods
+    if aimed_at_leases or "lease/expired" in expected:
         return default_suite()
     return tuple(s for s in default_suite() if s != SLOW_SCENARIO)

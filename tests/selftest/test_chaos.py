@@ -140,7 +140,7 @@ def test_bad_fault_values_are_one_line_errors(text: str, needle: str) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_latency_delays_only_the_named_method() -> None:
+def test_latency_delays_the_named_method() -> None:
     with serve(["latency=fixed:300ms@BatchAvailabilityLookup"]) as s:
         t0 = time.perf_counter()
         status, _ = post(s.rest_url, "BatchAvailabilityLookup", _bal())
@@ -205,3 +205,16 @@ def test_hang_holds_until_the_client_gives_up_and_shutdown_leaves_no_task() -> N
             assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert post(s.rest_url, "ListBookings", {"user_id": "nobody"})[0] == 200
     assert s.leftover_tasks == []
+
+
+def test_answer_rewrites_follow_the_servers_json_names() -> None:
+    """REST answer-shape faults rewrite camelCase answers too (``serve --json-names camel``)."""
+    from faultrun import fired, run_harness
+
+    with serve(["bal-omit-unavailable"], json_names="camel", int64_json="number") as s:
+        result = run_harness(s.rest_url, only=("bal/unknown-slot", "bal/shape-echo-order"))
+    assert fired(result) == {
+        "bal/one-entry-per-slot-time",
+        "bal/echo-slot-time",
+        "bal/unknown-slot-unavailable",
+    }

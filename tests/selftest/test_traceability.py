@@ -13,7 +13,7 @@ from harness.catalogue import load_rules, rules_by_id
 from harness.checks import REGISTRY, verify_registry
 from harness.results import RunResult, Status
 from mock_server.faults import PROFILES
-from mock_server.faults.registry import CASES, profiles, rules_broken
+from mock_server.faults.registry import CASES, markdown_tables, profiles, rules_broken
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "faults.md"
 
@@ -65,3 +65,19 @@ def test_clean_server_passes_every_observable_rule(clean_runs: dict[str, RunResu
     passed = {c.rule_id for run in clean_runs.values() for c in run.checks() if c.status == Status.PASS}
     not_passed = sorted(_observable() - passed)
     assert not_passed == [], f"the clean server never passes: {not_passed}"
+
+
+def test_the_profile_tables_in_the_docs_are_current() -> None:
+    """docs/faults.md carries the tables generated from the registry (regenerate on a mismatch)."""
+    text = DOCS.read_text(encoding="utf-8")
+    begin = text.index("-->", text.index("<!-- profiles:begin")) + len("-->\n")
+    end = text.index("<!-- profiles:end -->")
+    assert text[begin:end] == markdown_tables(), (
+        "run: python -m mock_server.faults.registry, paste into the docs"
+    )
+
+
+def test_cases_run_over_grpc_only_for_profiles_seen_there() -> None:
+    for case in CASES:
+        if case.grpc is not None:
+            assert "grpc" in PROFILES[case.profile].transports, f"{case.fault} is not visible over gRPC"

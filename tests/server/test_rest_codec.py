@@ -96,19 +96,23 @@ SLOW_CASES: list[Any] = [
 
 
 @pytest.mark.parametrize("raw", FAST_CASES + SLOW_CASES)
-@pytest.mark.parametrize("style", [codec.Style(), codec.Style(camel=True, int64_as_string=False)], ids=repr)
+@pytest.mark.parametrize(
+    "style",
+    [codec.Style(), codec.Style(camel=True), codec.Style(camel=True, int64_as_string=False)],
+    ids=repr,
+)
 def test_fast_bal_path_equals_generic(raw: Any, style: codec.Style) -> None:
-    fast = _bal_fast(raw)
+    fast = _bal_fast(raw, style)
     assert (fast is not None) == (raw in FAST_CASES)
     if fast is None:
         return
     req = codec.decode(BAL.request, raw)
-    assert fast[0] == req and fast[1] == BAL.to_domain(req)
-    result = [True] * len(req.get("slot_time", []))
+    assert fast[1] == BAL.to_domain(req)
+    result = [True] * len(fast[1])
     assert _bal_out(fast[0], result, style) == _bal_out(req, result, style)
     generic = [codec.encode(codec.message("SlotTime"), t, style) for t in req.get("slot_time", [])]
     key = "slotTimeAvailability" if style.camel else "slot_time_availability"
-    echoed = [e["slotTime" if style.camel else "slot_time"] for e in _bal_out(req, result, style)[key]]
+    echoed = [e["slotTime" if style.camel else "slot_time"] for e in _bal_out(fast[0], result, style)[key]]
     assert echoed == generic
 
 

@@ -160,3 +160,14 @@ def test_grpc_port_joins_the_ready_line(serve: Serve) -> None:
         r"listening on http://127\.0\.0\.1:\d+ and grpc://127\.0\.0\.1:\d+", server.ready_line
     )
     assert c.request("/v3/HealthCheck", verb="GET").status == 200
+
+
+def test_fault_profiles_are_wired(serve: Serve) -> None:
+    server, c = serve(faults=("unknown-method-200",))
+    assert c.call("NoSuchMethod", {}).status == 200  # the fault's documented misbehaviour
+    assert c.request("/v3/HealthCheck", verb="GET").status == 200
+
+
+def test_bad_fault_is_one_line(feed_path: Path) -> None:
+    code, _, err = _run_fail("--port", "0", "--feed", str(feed_path), "--fault", "no-such-fault")
+    assert code == 2 and "--fault" in err and "no-such-fault" in err and err.strip().count("\n") == 0
