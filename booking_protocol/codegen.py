@@ -135,13 +135,15 @@ def _scalar_schema(field: FieldDescriptor) -> dict[str, Any]:
 
 
 def _value_schema(field: FieldDescriptor, refs: list[Descriptor | EnumDescriptor]) -> dict[str, Any]:
+    target: Descriptor | EnumDescriptor | None = None
     if field.type == FieldDescriptor.TYPE_MESSAGE:
-        refs.append(field.message_type)
-        return {"$ref": f"#/$defs/{_def_name(field.message_type)}"}
-    if field.type == FieldDescriptor.TYPE_ENUM:
-        refs.append(field.enum_type)
-        return {"$ref": f"#/$defs/{_def_name(field.enum_type)}"}
-    return _scalar_schema(field)
+        target = field.message_type
+    elif field.type == FieldDescriptor.TYPE_ENUM:
+        target = field.enum_type
+    if target is None:
+        return _scalar_schema(field)
+    refs.append(target)
+    return {"$ref": f"#/$defs/{_def_name(target)}"}
 
 
 def _is_map(field: FieldDescriptor) -> bool:
@@ -154,13 +156,14 @@ def _is_repeated(field: FieldDescriptor) -> bool:
     flag = getattr(field, "is_repeated", None)
     if flag is not None:
         return bool(flag)
-    return field.label == FieldDescriptor.LABEL_REPEATED  # pragma: no cover
+    return bool(getattr(field, "label") == FieldDescriptor.LABEL_REPEATED)  # noqa: B009  # pragma: no cover
 
 
 def _message_schema(desc: Descriptor, refs: list[Descriptor | EnumDescriptor]) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for field in desc.fields:
         if _is_map(field):
+            assert field.message_type is not None
             value_field = field.message_type.fields_by_name["value"]
             schema: dict[str, Any] = {
                 "type": ["object", "null"],
