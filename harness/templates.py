@@ -51,10 +51,9 @@ class TemplateScope(Protocol):
     def step_reply(self, step_id: str) -> Any: ...
 
 
-def slot_json(s: FeedSlot, *, start_sec: int | None = None) -> dict[str, Any]:
-    """A v3 Slot in canonical proto3 JSON (int64 as strings, as Google's CreateBooking sample sends)."""
+def _slot_fields(s: FeedSlot, start_sec: int | None, resources_key: str) -> dict[str, Any]:
+    """Fields a Slot and a SlotTime share; they differ only in the resources field's name."""
     out: dict[str, Any] = {
-        "merchant_id": s.merchant_id,
         "service_id": s.service_id,
         "start_sec": str(start_sec if start_sec is not None else s.start_sec),
         "duration_sec": str(s.duration_sec),
@@ -63,10 +62,15 @@ def slot_json(s: FeedSlot, *, start_sec: int | None = None) -> dict[str, Any]:
         out["availability_tag"] = s.availability_tag
     res = resources_json(s)
     if res:
-        out["resources"] = res
+        out[resources_key] = res
     if s.confirmation_mode != "CONFIRMATION_MODE_UNSPECIFIED":
         out["confirmation_mode"] = s.confirmation_mode
     return out
+
+
+def slot_json(s: FeedSlot, *, start_sec: int | None = None) -> dict[str, Any]:
+    """A v3 Slot in canonical proto3 JSON (int64 as strings, as Google's CreateBooking sample sends)."""
+    return {"merchant_id": s.merchant_id, **_slot_fields(s, start_sec, "resources")}
 
 
 def resources_json(s: FeedSlot) -> dict[str, Any]:
@@ -81,19 +85,8 @@ def resources_json(s: FeedSlot) -> dict[str, Any]:
 
 
 def slot_time_json(s: FeedSlot, *, start_sec: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "service_id": s.service_id,
-        "start_sec": str(start_sec if start_sec is not None else s.start_sec),
-        "duration_sec": str(s.duration_sec),
-    }
-    if s.availability_tag:
-        out["availability_tag"] = s.availability_tag
-    res = resources_json(s)
-    if res:
-        out["resource_ids"] = res
-    if s.confirmation_mode != "CONFIRMATION_MODE_UNSPECIFIED":
-        out["confirmation_mode"] = s.confirmation_mode
-    return out
+    """A v3 SlotTime (no merchant_id; its resources field is named ``resource_ids``)."""
+    return _slot_fields(s, start_sec, "resource_ids")
 
 
 def evaluate(expr: str, scope: TemplateScope) -> Any:
