@@ -39,13 +39,15 @@ _FieldInfo = tuple[str, str, Any, bool]
 def _fields(desc: Descriptor) -> dict[str, _FieldInfo]:
     out: dict[str, _FieldInfo] = {}
     for f in desc.fields:
-        repeated = f.is_repeated if hasattr(f, "is_repeated") else f.label == FieldDescriptor.LABEL_REPEATED
+        repeated = bool(f.is_repeated)
         if f.type == FieldDescriptor.TYPE_MESSAGE:
+            assert f.message_type is not None
             if f.message_type.GetOptions().map_entry:
                 info: _FieldInfo = (f.name, "map", None, False)
             else:
                 info = (f.name, "message", f.message_type, repeated)
         elif f.type == FieldDescriptor.TYPE_ENUM:
+            assert f.enum_type is not None
             info = (f.name, "enum", {v.number: v.name for v in f.enum_type.values}, repeated)
         elif f.type in _INT_TYPES:
             info = (f.name, "int", None, repeated)

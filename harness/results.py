@@ -23,12 +23,13 @@ from typing import Any, Protocol
 SCHEMA_VERSION = "1.0"
 
 
-class Status(str, enum.Enum):
+class Status(str, enum.Enum):  # noqa: UP042  (StrEnum would change str(); writers rely on .value)
     """Outcome of a check or a scenario.
 
     PASS   the rule held.
     FAIL   an error-level rule (MUST) was broken: a deviation that fails the run.
-    WARN   a warning-level rule (SHOULD) was broken: a deviation that fails the run only with --fail-on warning.
+    WARN   a warning-level rule (SHOULD) was broken: a deviation that fails the run only with
+           --fail-on warning.
     SKIP   not tested because the target profile does not claim the capability, or the feed is too small; the
            reason is always given.
     ERROR  the harness or the target broke so that the rule could not be judged (bad scenario file, timeout
@@ -42,7 +43,7 @@ class Status(str, enum.Enum):
     ERROR = "ERROR"
 
 
-class Severity(str, enum.Enum):
+class Severity(str, enum.Enum):  # noqa: UP042  (as Status)
     """Severity of a rule, from its spec keyword: MUST -> error, SHOULD -> warning, MAY -> info."""
 
     ERROR = "error"

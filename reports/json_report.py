@@ -57,7 +57,7 @@ def schema() -> dict[str, Any]:
 
 def errors(doc: Any) -> list[str]:
     """Every way ``doc`` departs from the schema, as 'path: message' lines (empty when valid)."""
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(schema())
     found = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.message))

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-import ijson  # type: ignore[import-untyped]
+import ijson
 
 #: Bytes handed to the parser at a time (ijson's default is 64 KiB); records may span buffers.
 BUF_SIZE = 1 << 16

@@ -38,7 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import orjson
 
 from mock_server.datagen.jsonstream import StreamError, iter_events

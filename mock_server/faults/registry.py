@@ -88,6 +88,7 @@ CASES: tuple[Case, ...] = (
         "auth/wrong-credentials",
         "auth/health-check-protected",
         why="the auth scenarios also probe HealthCheck without and with wrong credentials",
+        grpc=True,
     ),
     _c(
         "no-auth=missing",
@@ -101,7 +102,7 @@ CASES: tuple[Case, ...] = (
         "auth/health-check-protected",
         why="the wrong-credentials scenario probes HealthCheck too",
     ),
-    _c("health-unprotected", "auth/health-check-protected"),
+    _c("health-unprotected", "auth/health-check-protected", grpc=True),
     _c("auth-403", "auth/status-401"),
     _c("unknown-method-200", "http/unknown-method"),
     _c("malformed-500", "http/malformed-json-400"),
@@ -146,7 +147,7 @@ CASES: tuple[Case, ...] = (
         "lease/unavailable-slot",
         why="lease/full-slot judges its CreateLease failure under both rules",
     ),
-    _c("failure-with-booking", "failure/other-fields-unset"),
+    _c("failure-with-booking", "failure/other-fields-unset", grpc=True),
     # --- BatchAvailabilityLookup / CheckAvailability -------------------------------------------------------
     _c(
         "bal-omit-unavailable",
@@ -155,6 +156,7 @@ CASES: tuple[Case, ...] = (
         "bal/unknown-slot-unavailable",
         "bal/full-slot-unavailable",
         why="a missing entry also leaves the unknown and the full SlotTime without their available=false",
+        grpc=True,
     ),
     _c(
         "bal-extra-entry",
@@ -169,7 +171,7 @@ CASES: tuple[Case, ...] = (
     _c("bal-full-available", "bal/full-slot-unavailable", grpc=True),
     _c("bal-stale-cache", "bal/freed-slot-available"),
     _c("bal-single-service", "bal/across-services"),
-    _c("check-no-echo", "check-availability/echo-slot", availability="check"),
+    _c("check-no-echo", "check-availability/echo-slot", availability="check", grpc=True),
     _c("check-zero", "check-availability/open-count", availability="check"),
     _c("check-total", "check-availability/full-count", availability="check"),
     # --- CreateBooking -------------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ class RestFault(Fault):
 @profile
 class NoAuth(RestFault):
     name = "no-auth"
+    transports = ("rest", "grpc")  # over gRPC: mock_server.faults.grpc_hooks.CredentialFaults
     summary = (
         "requests are served without checking HTTP Basic credentials: missing and wrong ones are "
         "accepted (no-auth=missing: only missing ones; no-auth=wrong: only wrong ones)"

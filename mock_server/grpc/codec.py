@@ -230,6 +230,7 @@ def _scalar_to_plain(fd: FieldDescriptor, value: Any) -> Any:
     if fd.type == FieldDescriptor.TYPE_MESSAGE:
         return message_to_mapping(value)
     if fd.type == FieldDescriptor.TYPE_ENUM:
+        assert fd.enum_type is not None
         ev = fd.enum_type.values_by_number.get(value)
         return ev.name if ev is not None else value
     return value
@@ -264,7 +265,8 @@ def fill_from_mapping(msg: Message, data: Mapping[str, Any]) -> None:
             setattr(msg, fd.name, _plain_to_scalar(fd, value))
 
 
-def _plain_to_scalar(fd: FieldDescriptor, value: Any) -> Any:
+def _plain_to_scalar(fd: Any, value: Any) -> Any:
+    """``fd`` is a FieldDescriptor (the pure-Python or the upb one: their stubs differ)."""
     if fd.type == FieldDescriptor.TYPE_ENUM and isinstance(value, str):
         ev = fd.enum_type.values_by_name.get(value)
         return ev.number if ev is not None else 0

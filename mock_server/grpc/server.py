@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 
 from booking_protocol import booking_pb2
 from mock_server.app import AppError, BookingApp
+from mock_server.faults import grpc_interceptors
 
 from .auth import BasicAuthInterceptor
 from .service import add_booking_service
@@ -135,7 +136,8 @@ async def start_grpc_server(app: BookingApp, config: Any) -> GrpcServerHandle:
     settings = config if isinstance(config, GrpcSettings) else settings_from(config)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ValueError("TLS needs both a certificate and a key")
-    interceptors = []
+    # fault profiles first (docs/faults.md): they may present the credentials a fault lets through
+    interceptors: list[grpc.aio.ServerInterceptor] = list(grpc_interceptors(app))
     if settings.auth_enabled:
         interceptors.append(BasicAuthInterceptor(settings.user or "", settings.password or ""))
     server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor  # type: ignore[import-untyped]
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from booking_protocol import booking_pb2
 from mock_server.domain import InvalidArgument
@@ -79,11 +79,13 @@ def _build(desc: Descriptor) -> Message:
         repeated = bool(fd.is_repeated)
         f = Field(fd.name, fd.json_name, STRING, repeated)
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
+            assert fd.message_type is not None
             if fd.message_type.GetOptions().map_entry:
                 f.kind, f.repeated = MAP, False
             else:
                 f.kind, f.message = MESSAGE, _build(fd.message_type)
         elif fd.type == FieldDescriptor.TYPE_ENUM:
+            assert fd.enum_type is not None
             f.kind = ENUM
             f.enum_by_name = {v.name: v.number for v in fd.enum_type.values}
             f.enum_by_number = {v.number: v.name for v in fd.enum_type.values}
