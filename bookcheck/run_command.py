@@ -23,7 +23,7 @@ from harness.baseline import BaselineError, dump_baseline, load_baseline
 from harness.catalogue import CatalogueError, load_rules
 from harness.profile import ProfileError, TargetProfile, load_profile
 from harness.results import ExitCode, RunListener, RunResult, Status
-from harness.runner import RunConfig, run
+from harness.runner import RunConfig, run, select_scenarios
 from harness.scenario import ScenarioFileError
 from harness.targets import Credentials, TargetOptions, TargetUnreachable
 
@@ -486,6 +486,22 @@ def execute(
     return int(result.exit_code), result
 
 
+def check_feed_given(config: RunConfig) -> None:
+    """Refuse a run that would skip most of its flows for want of a feed. Without --feed every scenario
+    that books a slot is skipped, and a run of health and auth checks alone must not read as a green
+    conformance verdict; a partner who wants only those selects them explicitly."""
+    if config.feed:
+        return
+    _, selected = select_scenarios(config)
+    needing = [s.id for s in selected if s.slots]
+    if needing:
+        raise UsageError(
+            f"--feed is required: {len(needing)} of the {len(selected)} selected scenarios book slots taken "
+            "from your availability feed (Google's JSON layout). Give --feed PATH, or select only scenarios "
+            "that need no slots, e.g. --scenario 'auth/*' --scenario 'health/*'"
+        )
+
+
 def check_scenario_patterns(config: RunConfig) -> None:
     """Load the scenario files (ScenarioFileError names file and path) and refuse a --scenario or
     --skip-scenario pattern that matches no scenario: a typo must not silently run nothing."""
@@ -510,9 +526,8 @@ def run_command(args: argparse.Namespace) -> int:
         profile = build_profile(args)
         feed = load_feed(args.feed)
         config = build_config(args, target=args.target, credentials=credentials, feed=feed, profile=profile)
-        check_scenario_patterns(
-            config
-        )  # a bad scenario file or pattern is a usage error before anything runs
+        check_scenario_patterns(config)  # a bad scenario file or pattern is a usage error before anything runs
+        check_feed_given(config)
     except (UsageError, ProfileError, BaselineError, ScenarioFileError, CatalogueError) as exc:
         print(f"bookcheck run: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)

@@ -123,11 +123,31 @@ def test_bad_scenario_file_names_file_and_path(capsys: pytest.CaptureFixture[str
 
 def test_refused_port_is_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
-    code, _, err = _run(["run", "--target", f"http://127.0.0.1:{port}"], capsys)
+    only_health = ["--scenario", "health/*"]
+    code, _, err = _run(["run", "--target", f"http://127.0.0.1:{port}", *only_health], capsys)
     assert code == ExitCode.UNREACHABLE
     assert "cannot reach" in err
-    code, _, err = _run(["run", "--target", f"grpc://127.0.0.1:{port}", "--timeout", "1"], capsys)
+    code, _, err = _run(
+        ["run", "--target", f"grpc://127.0.0.1:{port}", "--timeout", "1", *only_health], capsys
+    )
     assert code == ExitCode.UNREACHABLE
+
+
+def test_a_run_without_feed_is_refused_unless_no_scenario_needs_slots(
+    capsys: pytest.CaptureFixture[str], reference: Callable[..., Any]
+) -> None:
+    """Skipping every booking flow for want of a feed must not read as a green verdict."""
+    with reference() as server:
+        creds = ["--user", USER, "--password", PASSWORD, "--no-color"]
+        code, out, err = _run(["run", "--target", server.rest_url, *creds], capsys)
+        assert code == ExitCode.USAGE
+        assert "--feed is required" in err and out == ""
+        code, out, _ = _run(
+            ["run", "--target", server.rest_url, *creds, "--scenario", "auth/*", "--scenario", "health/*"],
+            capsys,
+        )
+    assert code == ExitCode.OK
+    assert "health/ok" in out and "auth/missing-credentials" in out
 
 
 def test_a_target_that_answers_badly_is_a_deviation_not_unreachable(
