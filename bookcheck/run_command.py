@@ -526,7 +526,8 @@ def run_command(args: argparse.Namespace) -> int:
         profile = build_profile(args)
         feed = load_feed(args.feed)
         config = build_config(args, target=args.target, credentials=credentials, feed=feed, profile=profile)
-        check_scenario_patterns(config)  # a bad scenario file or pattern is a usage error before anything runs
+        # a bad scenario file or pattern, or a missing feed, is a usage error before anything runs
+        check_scenario_patterns(config)
         check_feed_given(config)
     except (UsageError, ProfileError, BaselineError, ScenarioFileError, CatalogueError) as exc:
         print(f"bookcheck run: {exc}", file=sys.stderr)
