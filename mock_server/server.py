@@ -22,18 +22,17 @@ import asyncio
 import contextlib
 import errno
 import gc
-import json
-import re
 import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import orjson
 from aiohttp import web
 
-from booking_protocol.feed import FeedError, iter_feed_document, parse_record, resolve_feed_path
+from booking_protocol.feed import FeedError, FeedSlot, iter_feed_document, parse_record, resolve_feed_path
+from booking_protocol.jsonstream import StreamError, iter_events
 from mock_server.app import AppOptions, BookingApp
 from mock_server.domain import BookingService, DomainConfig, DuplicateSlot, Inventory
 from mock_server.rest import RestAdapter, RestOptions
@@ -100,29 +99,25 @@ def _load_feed_file(path: str) -> Inventory:
     """The inventory of a feed file: same slots and same errors as ``load_availability_feed``.
 
     A million-record JSON document costs well over 1 GiB as Python objects, so the common layout is read
-    as a stream: the top levels are walked by hand and each availability record is decoded alone
-    (``JSONDecoder.raw_decode``), parsed and dropped. Anything unusual (invalid JSON, another layout)
-    starts over with the whole document in memory, which also yields the reader's exact error.
+    as a stream (``ijson``, through the adapter that ``validate-feed`` uses): each availability record is
+    parsed and dropped. Anything unusual (invalid JSON, another layout, duplicate keys) starts over with
+    the whole document in memory, which also yields the reader's exact error.
     """
     p = resolve_feed_path(path)
     name = str(p)
     try:
+        with p.open("rb") as fh:
+            inventory = Inventory()
+            try:
+                inventory.add_records(_stream_feed(fh, name))
+                return inventory
+            except _NotStreamable:
+                pass
+        del inventory
+        gc.collect()
         raw = p.read_bytes()
     except OSError as exc:
         raise FeedError(name, "", f"cannot read the feed: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None:
-        inventory = Inventory()
-        try:
-            inventory.add_records(_stream_feed(text, name))
-            return inventory
-        except _NotStreamable:
-            pass
-        del inventory, text
-        gc.collect()
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -137,97 +132,35 @@ class _NotStreamable(Exception):
     """The streaming reader met something it leaves to the whole-document reader."""
 
 
-_WS = re.compile(r"[ \t\n\r]*")
-_DECODE = json.JSONDecoder().raw_decode
+_STREAM_TOP = frozenset({"service_availability"})
+_STREAM_NESTED = frozenset({"availability"})
+#: Top-level keys of the layouts that only the whole-document reader handles (a lone ServiceAvailability,
+#: lowerCamelCase names).
+_OTHER_LAYOUTS = frozenset({"availability", "serviceAvailability"})
 
 
-class _Scan:
-    """A cursor over JSON text that walks objects and arrays and decodes leaf values whole."""
-
-    def __init__(self, text: str) -> None:
-        self.text, self.i = text, 0
-
-    def peek(self) -> str:
-        m = _WS.match(self.text, self.i)
-        self.i = m.end() if m else self.i
-        return self.text[self.i:self.i + 1]
-
-    def eat(self, char: str) -> None:
-        if self.peek() != char:
-            raise _NotStreamable
-        self.i += 1
-
-    def value(self) -> Any:
-        self.peek()
-        try:
-            value, self.i = _DECODE(self.text, self.i)
-        except ValueError:
-            raise _NotStreamable from None
-        return value
-
-    def keys(self) -> Iterator[str]:
-        """The keys of an object; after each one the caller consumes its value."""
-        self.eat("{")
-        if self.peek() == "}":
-            self.i += 1
-            return
-        while True:
-            key = self.value()
-            if not isinstance(key, str):
-                raise _NotStreamable
-            self.eat(":")
-            yield key
-            if self.peek() == ",":
-                self.i += 1
-                continue
-            self.eat("}")
-            return
-
-    def items(self) -> Iterator[int]:
-        """The indexes of an array's elements; after each one the caller consumes the element."""
-        self.eat("[")
-        if self.peek() == "]":
-            self.i += 1
-            return
-        n = 0
-        while True:
-            yield n
-            n += 1
-            if self.peek() == ",":
-                self.i += 1
-                continue
-            self.eat("]")
-            return
-
-
-def _stream_feed(text: str, file: str) -> Iterator[Any]:
+def _stream_feed(fh: IO[bytes], file: str) -> Iterator[FeedSlot]:
     """Feed slots of ``{"service_availability": [{"availability": [record, ...]}, ...], ...}``."""
-    scan = _Scan(text)
-    seen: set[str] = set()
-    for key in scan.keys():
-        if key in seen or key in ("availability", "serviceAvailability"):
-            raise _NotStreamable  # duplicate keys or the other layouts: the whole-document reader decides
-        seen.add(key)
-        if key != "service_availability":
-            scan.value()
-            continue
-        for gi in scan.items():
-            group_keys: set[str] = set()
-            if scan.peek() != "{":
-                raise _NotStreamable
-            for gkey in scan.keys():
-                if gkey in group_keys:
+    seen: set[tuple[str, str]] = set()
+    streamed = False
+    try:
+        for ev in iter_events(fh, _STREAM_TOP, _STREAM_NESTED):
+            if ev.kind == "record":
+                yield from parse_record(ev.value, file, ev.path)
+                continue
+            if not ev.key:  # a group begins ("list"), or a group that is not an object ("value")
+                if ev.kind == "value":
                     raise _NotStreamable
-                group_keys.add(gkey)
-                if gkey != "availability":
-                    scan.value()
-                    continue
-                if scan.peek() != "[":
-                    raise _NotStreamable
-                for ri in scan.items():
-                    where = f"$.service_availability[{gi}].availability[{ri}]"
-                    yield from parse_record(scan.value(), file, where)
-    if "service_availability" not in seen or scan.peek() != "":
+                continue
+            if (ev.path, ev.key) in seen or (ev.path == "$" and ev.key in _OTHER_LAYOUTS):
+                raise _NotStreamable  # duplicate keys or the other layouts: the whole-document reader decides
+            seen.add((ev.path, ev.key))
+            if ev.kind == "value" and ev.key in _STREAM_TOP | _STREAM_NESTED:
+                raise _NotStreamable  # not a list where the layout has one
+            streamed |= ev.path == "$" and ev.kind == "list"
+    except StreamError:
+        raise _NotStreamable from None
+    if not streamed:
         raise _NotStreamable
 
 

@@ -41,7 +41,7 @@ from typing import Any
 import jsonschema
 import orjson
 
-from mock_server.datagen.jsonstream import StreamError, iter_events
+from booking_protocol.jsonstream import StreamError, iter_events
 
 KINDS = ("merchants", "services", "availability")
 _FILE_NAMES = {

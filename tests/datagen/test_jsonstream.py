@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.datagen.jsonstream import StreamError, iter_events
+from booking_protocol.jsonstream import StreamError, iter_events
 
 TOP = frozenset({"service_availability"})
 NESTED = frozenset({"availability"})
