@@ -6,36 +6,19 @@ reflection tool therefore sends the same ``authorization: Basic …`` metadata a
 ``-H 'authorization: Basic …'``; grpc_health_probe: ``-rpc-header``). Keeping one rule for every path means
 an unauthenticated caller learns nothing, not even the list of services.
 
-The comparison is constant-time over the decoded ``user:password`` bytes (:func:`hmac.compare_digest`).
+The check itself is :class:`mock_server.auth.BasicCredentials`, shared with REST.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
+from mock_server.auth import BasicCredentials
+
 UNAUTHENTICATED_DETAILS = "missing or invalid Basic credentials in the 'authorization' metadata"
-
-
-def credentials_ok(header: str | bytes | None, expected: bytes) -> bool:
-    """Whether an ``authorization`` value is ``Basic base64(user:password)`` with the expected pair."""
-    if header is None:
-        return False
-    if isinstance(header, bytes):
-        header = header.decode("latin-1")
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        given = base64.b64decode(token.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return hmac.compare_digest(given, expected)
 
 
 def _header(metadata: Any) -> str | bytes | None:
@@ -69,20 +52,13 @@ class BasicAuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Refuses (UNAUTHENTICATED) every call whose ``authorization`` metadata is not the configured pair."""
 
     def __init__(self, user: str, password: str) -> None:
-        self._expected = f"{user}:{password}".encode()
-        #: the canonical header, compared first (constant-time) so the usual call skips base64 decoding
-        self._canonical = ("Basic " + base64.b64encode(self._expected).decode("ascii")).encode()
-
-    def _accepts(self, header: str | bytes | None) -> bool:
-        if isinstance(header, str) and hmac.compare_digest(header.encode(), self._canonical):
-            return True
-        return credentials_ok(header, self._expected)
+        self._credentials = BasicCredentials(user, password)
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        if self._accepts(_header(handler_call_details.invocation_metadata)):
+        if self._credentials.accepts(_header(handler_call_details.invocation_metadata)):
             return await continuation(handler_call_details)
         return _denial_for(await continuation(handler_call_details))

@@ -24,9 +24,6 @@ unknown lease id                        404     NOT_FOUND
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,6 +32,7 @@ import orjson
 from aiohttp import web
 
 from mock_server.app import AppError, BookingApp, ErrorCode
+from mock_server.auth import BasicCredentials
 from mock_server.domain import (
     BookingResult,
     BookingView,
@@ -299,10 +297,7 @@ class RestAdapter:
         self.options = opts = options or RestOptions()
         self.style = codec.Style(camel=opts.json_names == "camel",
                                  int64_as_string=opts.int64_json == "string")
-        self._auth: str | None = None
-        if opts.user is not None or opts.password is not None:
-            raw = f"{opts.user or ''}:{opts.password or ''}".encode()
-            self._auth = "Basic " + base64.b64encode(raw).decode("ascii")
+        self._credentials = BasicCredentials.configured(opts.user, opts.password)
 
     def web_app(self) -> web.Application:
         application = web.Application(client_max_size=self.options.max_body)
@@ -312,20 +307,7 @@ class RestAdapter:
     # -- auth ---------------------------------------------------------------------------------------------
 
     def _authorized(self, header: str | None) -> bool:
-        expected = self._auth
-        if expected is None or header == expected:
-            return True
-        if not header:
-            return False
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            given = base64.b64decode(value.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        want = f"{self.options.user or ''}:{self.options.password or ''}".encode()
-        return hmac.compare_digest(given, want)
+        return self._credentials is None or self._credentials.accepts(header)
 
     # -- the handler --------------------------------------------------------------------------------------
 
