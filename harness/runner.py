@@ -18,7 +18,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from booking_protocol.feed import FeedSlot
@@ -346,17 +346,18 @@ class ScenarioRun:
         rule = rules_by_id()[v.rule_id]
         sev = rule.severity
         status = Status.PASS if v.ok else (Status.FAIL if sev == Severity.ERROR else Status.WARN)
+        passed = CheckResult(
+            rule_id=rule.id,
+            status=status,
+            severity=sev,
+            spec=rule.spec,
+            scenario_id=self.scenario.id,
+            step=step_id,
+            message=v.message,
+            expected=v.expected,
+        )
         if v.ok:
-            return CheckResult(
-                rule_id=rule.id,
-                status=status,
-                severity=sev,
-                spec=rule.spec,
-                scenario_id=self.scenario.id,
-                step=step_id,
-                message=v.message,
-                expected=v.expected,
-            )
+            return passed
         own = list(v.evidence) if v.evidence is not None else self.replies.get(step_id, [])[:3]
         own_ex = [r.exchange for r in own]
         earlier: list[Exchange] = []
@@ -368,15 +369,9 @@ class ScenarioRun:
         exchanges = (earlier[-(MAX_EVIDENCE - len(own_ex)) :] if len(own_ex) < MAX_EVIDENCE else []) + own_ex
         exchanges = exchanges[-MAX_EVIDENCE:]
         decisive = own_ex[-1] if own_ex else None
-        return CheckResult(
-            rule_id=rule.id,
-            status=status,
-            severity=sev,
-            spec=rule.spec,
-            scenario_id=self.scenario.id,
-            step=step_id,
-            message=v.message,
-            expected=v.expected,
+        # a deviation is the same record plus its evidence
+        return replace(
+            passed,
             actual=v.actual,
             exchanges=tuple(exchanges),
             reproduce=reproduce(
@@ -689,8 +684,6 @@ def apply_baseline(
     used: set[str] = set()
     accepted: set[str] = set()
     out = []
-    from dataclasses import replace
-
     for sr in scenarios:
         new_checks = []
         for c in sr.checks:
