@@ -30,6 +30,8 @@ from typing import Any
 
 import orjson
 
+from booking_protocol.errors import UsageError
+
 CONFIRMATION_MODES = (
     "CONFIRMATION_MODE_UNSPECIFIED",
     "CONFIRMATION_MODE_SYNCHRONOUS",
@@ -39,7 +41,7 @@ CONFIRMATION_MODES = (
 MAX_RECURRENCE_SLOTS = 100_000
 
 
-class FeedError(ValueError):
+class FeedError(UsageError, ValueError):
     """A feed that cannot be used. ``str()`` is one line: ``file: record: problem``."""
 
     def __init__(self, file: str, record: str, problem: str) -> None:

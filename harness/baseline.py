@@ -21,10 +21,11 @@ from typing import Any
 
 import yaml
 
+from booking_protocol.errors import UsageError
 from harness.catalogue import rules_by_id
 
 
-class BaselineError(ValueError):
+class BaselineError(UsageError, ValueError):
     """A baseline file that cannot be used (exit code 2)."""
 
 

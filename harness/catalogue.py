@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from booking_protocol.errors import UsageError
 from harness.results import Rule, Severity
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -19,7 +20,7 @@ RULES_FILE = SCENARIOS_DIR / "rules.yaml"
 LEVELS = ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY")
 
 
-class CatalogueError(ValueError):
+class CatalogueError(UsageError, ValueError):
     """The rule catalogue is malformed (a bug of bookcheck, reported as a usage error)."""
 
 

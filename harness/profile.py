@@ -20,10 +20,12 @@ from typing import Any
 
 import yaml
 
+from booking_protocol.errors import UsageError
+
 KEYS = ("transports", "availability", "leases", "get_booking_status", "list_bookings", "party_size_change")
 
 
-class ProfileError(ValueError):
+class ProfileError(UsageError, ValueError):
     """A profile file that cannot be used (exit code 2)."""
 
 

@@ -8,7 +8,6 @@ still declares the id, title, spec sections, capabilities and slots.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from harness.checks import booking_id, is_booking, lease_of
@@ -30,7 +29,7 @@ def _stopped(reason: str, *, skip: bool = False) -> Exception:
 async def lease_expiry(run: Any) -> None:
     """Ask for a short lease, wait until it has expired, then book on it: LEASE_EXPIRED (§3.3)."""
     s = run.slot("a")
-    now = int(time.time())
+    now = run.now()
     lease_req = {
         "lease": {
             "slot": slot_json(s),
@@ -51,7 +50,7 @@ async def lease_expiry(run: Any) -> None:
             f"more than {run.config.max_lease_sec} s for it to expire is not worth it",
             skip=True,
         )
-    await asyncio.sleep(max(0.0, expires - time.time()) + 1.05)
+    await asyncio.sleep(max(0.0, expires - run.config.clock()) + 1.05)
     body = {
         "slot": slot_json(s),
         "lease_ref": {"lease_id": lease["lease_id"]},

@@ -19,6 +19,8 @@ import enum
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
+from booking_protocol.errors import ExitCode
+
 #: Version of the JSON report layout; bump on any incompatible change (see reports/report.schema.json).
 SCHEMA_VERSION = "1.0"
 
@@ -54,15 +56,6 @@ class Severity(str, enum.Enum):  # noqa: UP042  (as Status)
     def from_level(cls, level: str) -> Severity:
         return {"MUST": cls.ERROR, "MUST NOT": cls.ERROR, "SHOULD": cls.WARNING,
                 "SHOULD NOT": cls.WARNING, "MAY": cls.INFO}[level.upper()]
-
-
-class ExitCode(enum.IntEnum):
-    """Exit codes of ``bookcheck run`` (and of the pytest plugin's session where it applies)."""
-
-    OK = 0                 # no error-level deviation (nor warning-level with --fail-on warning)
-    DEVIATIONS = 1         # deviations found, or a baseline entry went stale
-    USAGE = 2              # bad flags, bad feed, bad profile, bad scenario or baseline file
-    UNREACHABLE = 3        # the target could not be reached at all (refused connection, TLS failure)
 
 
 @dataclass(frozen=True)
@@ -113,6 +106,14 @@ class CheckResult:
     def is_deviation(self) -> bool:
         return self.status in (Status.FAIL, Status.WARN)
 
+    def fails_run(self, fail_on: str = "error") -> bool:
+        """THE verdict rule for one check, asked by every output (exit code, console, JSON, JUnit, HTML,
+        pytest plugin): an error-level deviation fails the run, a warning-level one only with
+        ``--fail-on warning``, and a baselined (known) deviation never does."""
+        if self.baselined:
+            return False
+        return self.status == Status.FAIL or (fail_on == "warning" and self.status == Status.WARN)
+
 
 @dataclass(frozen=True)
 class ScenarioResult:
@@ -124,6 +125,15 @@ class ScenarioResult:
     duration_ms: float = 0.0
     transport: str = "rest"
     spec: tuple[str, ...] = ()
+
+    def failing_checks(self, fail_on: str = "error") -> list[CheckResult]:
+        """The checks of this scenario that fail the run (see :meth:`CheckResult.fails_run`)."""
+        return [c for c in self.checks if c.fails_run(fail_on)]
+
+    def fails_run(self, fail_on: str = "error") -> bool:
+        """A scenario fails the run when one of its checks does, or when it ended in ERROR (the harness or
+        the target broke so that its rules could not be judged: never a silent pass)."""
+        return self.status == Status.ERROR or bool(self.failing_checks(fail_on))
 
 
 @dataclass(frozen=True)
@@ -191,6 +201,14 @@ class RunResult:
 
     def deviations(self) -> list[CheckResult]:
         return [c for c in self.checks() if c.is_deviation]
+
+    def failing_checks(self) -> list[CheckResult]:
+        """The deviations that fail this run under its own ``fail_on``."""
+        return [c for c in self.checks() if c.fails_run(self.fail_on)]
+
+    def fails_run(self) -> bool:
+        """The one verdict of the run: a scenario that fails it, or a stale baseline entry."""
+        return any(s.fails_run(self.fail_on) for s in self.scenarios) or bool(self.baseline.stale)
 
     def to_dict(self) -> dict[str, Any]:
         encoded: dict[str, Any] = _encode(self)

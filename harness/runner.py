@@ -17,7 +17,7 @@ import fnmatch
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,9 +26,9 @@ from harness import checks as checks_mod
 from harness.baseline import BaselineEntry
 from harness.catalogue import load_rules, rules_by_id
 from harness.checks import BUDGETS_MS, CheckContext, Verdict, auto_checks, booking_id, is_booking
+from harness.config import RunConfig
 from harness.evidence import reproduce
 from harness.inventory import Inventory, SlotRequirement
-from harness.profile import TargetProfile
 from harness.results import (
     BaselineOutcome,
     CheckResult,
@@ -43,37 +43,13 @@ from harness.results import (
     Status,
 )
 from harness.scenario import PYTHON_SCENARIOS, Scenario, Step, load_scenarios
-from harness.targets import Reply, Target, TargetOptions, TargetUnreachable, make_target
+from harness.targets import Reply, Target, TargetUnreachable, make_target
 from harness.templates import Unresolved, resolve, resolve_int
 
 #: Upper bound of copies in one ``times:``/``concurrent:`` step (keeps every scenario bounded).
 MAX_COPIES = 32
 #: Evidence exchanges kept per deviation.
 MAX_EVIDENCE = 8
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    target: TargetOptions
-    feed: Sequence[FeedSlot] | None = None
-    profile: TargetProfile = TargetProfile()
-    suite: str = "default"
-    seed: int = 0
-    workers: int = 4
-    nonce: str | None = None
-    keep_bookings: bool = False
-    fail_on: str = "error"  # error | warning
-    baseline: tuple[BaselineEntry, ...] | None = None
-    only: tuple[str, ...] = ()  # scenario id patterns (fnmatch); empty = all of the suite
-    exclude: tuple[str, ...] = ()  # scenario id patterns left out
-    scenario_files: tuple[str, ...] = ()  # extra scenario files
-    num_slots: int = 10  # slots of the google-test-client flow
-    merchant: str | None = None
-    service: str | None = None
-    min_lead_sec: int = 600  # slots starting sooner than this are not used
-    max_lease_sec: int = 10  # the lease-expiry scenario skips if the server holds longer
-    tool_version: str = "0"
-    scenarios: tuple[Scenario, ...] | None = None  # preloaded (tests); default: load from scenarios/
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -242,6 +218,10 @@ class ScenarioRun:
             return self.slots[name]
         except KeyError:
             raise Unresolved(f"the scenario has no slot {name!r}") from None
+
+    def now(self) -> int:
+        """The run's clock, in whole epoch seconds (``${now}`` in scenario files)."""
+        return int(self.config.clock())
 
     def unknown_start(self, name: str) -> int:
         return self.inventory.unknown_start(self.slot(name))
@@ -553,7 +533,7 @@ def _allocate(
 
 
 async def _cleanup(
-    target: Target, created: CreatedRegistry, keep: bool, nonce: str
+    target: Target, created: CreatedRegistry, keep: bool, nonce: str, clock: Callable[[], float]
 ) -> tuple[CreatedResource, ...]:
     """Cancel every booking the run created and release every live lease it did not use.
 
@@ -576,7 +556,7 @@ async def _cleanup(
             c.note = f"cleanup cancel failed: {checks_mod.describe(reply)[:200]}"
 
     async def release(c: _Created) -> None:
-        if c.expires and c.expires <= time.time():
+        if c.expires and c.expires <= clock():
             c.cancelled, c.note = True, "expired"
             return
         if not isinstance(c.slot, dict):
@@ -700,17 +680,8 @@ def apply_baseline(
 
 
 def exit_code_for(scenarios: Sequence[ScenarioResult], baseline: BaselineOutcome, fail_on: str) -> ExitCode:
-    for sr in scenarios:
-        if sr.status == Status.ERROR:
-            return ExitCode.DEVIATIONS
-        for c in sr.checks:
-            if c.baselined:
-                continue
-            if c.status == Status.FAIL or (
-                fail_on == "warning" and c.status == Status.WARN and c.severity == Severity.WARNING
-            ):
-                return ExitCode.DEVIATIONS
-    if baseline.stale:
+    """The process exit code of a finished run, from the one verdict rule of :mod:`harness.results`."""
+    if any(sr.fails_run(fail_on) for sr in scenarios) or baseline.stale:
         return ExitCode.DEVIATIONS
     return ExitCode.OK
 
@@ -725,7 +696,7 @@ async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunR
     inventory = Inventory(
         config.feed or [],
         seed=config.seed,
-        now=int(time.time()),
+        now=int(config.clock()),
         min_lead_sec=config.min_lead_sec,
         merchant=config.merchant,
         service=config.service,
@@ -749,7 +720,7 @@ async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunR
 
         results = await asyncio.gather(*(guarded(s) for s in scenarios))
         exchanges = list(created.exchanges)
-        resources = await _cleanup(target, created, config.keep_bookings, nonce)
+        resources = await _cleanup(target, created, config.keep_bookings, nonce, config.clock)
     finally:
         await target.close()
     ordered = sorted(results, key=lambda r: r.scenario_id)

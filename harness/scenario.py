@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from booking_protocol.errors import UsageError
 from harness.catalogue import SCENARIOS_DIR, rules_by_id
 from harness.inventory import SlotRequirement
 
@@ -36,7 +37,7 @@ CAPABILITIES = (
 )
 
 
-class ScenarioFileError(ValueError):
+class ScenarioFileError(UsageError, ValueError):
     """A scenario file that cannot be used: ``file: path: problem``."""
 
 

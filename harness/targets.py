@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from booking_protocol.errors import TargetUnreachable
 from harness.evidence import WRONG_PASSWORD, WRONG_USER, redact_headers, redact_url
 from harness.normalize import normalize
 from harness.results import Exchange, HttpMessage
@@ -57,10 +58,6 @@ GRPC_TO_HTTP = {
     15: 500,
     16: 401,
 }
-
-
-class TargetUnreachable(Exception):
-    """The target cannot be reached at all (refused connection, DNS or TLS failure): exit code 3."""
 
 
 @dataclass(frozen=True)

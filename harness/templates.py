@@ -25,7 +25,6 @@ value an earlier step did not produce raises :class:`Unresolved` (the scenario s
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, Protocol
 
 from booking_protocol.feed import FeedSlot
@@ -43,6 +42,8 @@ class TemplateScope(Protocol):
     def slot(self, name: str) -> FeedSlot: ...
 
     def unknown_start(self, name: str) -> int: ...
+
+    def now(self) -> int: ...
 
     def user(self, name: str) -> dict[str, Any]: ...
 
@@ -99,7 +100,7 @@ def evaluate(expr: str, scope: TemplateScope) -> Any:
         if not m:
             raise Unresolved(f"${{{expr}}}: use now, now+N or now-N")
         n = int(m.group(2) or 0)
-        return int(time.time()) + (n if m.group(1) != "-" else -n)
+        return scope.now() + (n if m.group(1) != "-" else -n)
     if head == "new_time":
         s = scope.slot(rest)
         return {"start_sec": str(s.start_sec), "duration_sec": str(s.duration_sec)}

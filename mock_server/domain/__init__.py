@@ -29,12 +29,22 @@ from .model import (
     UpdateBookingCommand,
     UserInfo,
 )
-from .service import BookingService, Clock, DomainConfig, FakeClock, IdGenerator, SequentialIds, default_ids
+from .service import (
+    BookingService,
+    Clock,
+    DomainConfig,
+    FakeClock,
+    IdGenerator,
+    SequentialIds,
+    ShiftedClock,
+    default_ids,
+)
 
 __all__ = [
     "RELEASED_STATUSES", "Booking", "BookingResult", "BookingService", "BookingStatus", "BookingView",
     "Clock", "ConfirmationMode", "CreateBookingCommand", "CreateLeaseCommand", "DomainConfig", "DomainError",
     "DuplicateSlot", "FakeClock", "Failure", "FailureCause", "IdGenerator", "InvalidArgument", "Inventory",
     "InventorySlot", "Lease", "LeaseResult", "LeaseView", "NotFound", "PostalAddress", "SequentialIds",
+    "ShiftedClock",
     "SlotQuery", "SlotRecord", "UpdateBookingCommand", "UserInfo", "default_ids",
 ]

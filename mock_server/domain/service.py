@@ -79,6 +79,21 @@ class FakeClock:
             self.now += seconds
 
 
+class ShiftedClock:
+    """A clock that starts at ``epoch`` and then runs at real speed.
+
+    Tests give one to the reference server and the harness alike: every date-dependent choice (which slots
+    lie ahead, what "now" is in a lease request) is then the same on any machine date, while leases and
+    asynchronous confirmations still expire in real seconds."""
+
+    def __init__(self, epoch: float) -> None:
+        self.epoch = float(epoch)
+        self._t0 = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.epoch + (time.monotonic() - self._t0)
+
+
 class SequentialIds:
     """``prefix1``, ``prefix2``, … (thread-safe: ``itertools.count`` is atomic in CPython)."""
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
+from timebase import FEED_START, pinned_clock
 
 from booking_protocol.feed import FeedSlot, load_availability_feed
 from harness.profile import TargetProfile
@@ -35,7 +36,7 @@ def feed_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mock_server.datagen import generate_availability_feed
 
     path = tmp_path_factory.mktemp("feed") / "availability.json"
-    path.write_text(json.dumps(generate_availability_feed(seed=7)), encoding="utf-8")
+    path.write_text(json.dumps(generate_availability_feed(seed=7, start=FEED_START)), encoding="utf-8")
     return path
 
 
@@ -48,6 +49,7 @@ def feed_slots(feed_path: Path) -> list[FeedSlot]:
 def reference_server(feed_path: Path, **options: Any) -> Iterator[Any]:
     from mock_server.server import ServerConfig, serve_in_thread
 
+    options.setdefault("clock", pinned_clock())
     cfg = ServerConfig(port=0, feed=str(feed_path), user=USER, password=PASSWORD, **options)
     with serve_in_thread(cfg) as server:
         yield server
@@ -64,6 +66,7 @@ def make_config(url: str, feed: list[FeedSlot] | None, **kw: Any) -> RunConfig:
     target = TargetOptions(url=url, credentials=creds, timeout=kw.pop("timeout", 10.0))
     kw.setdefault("profile", FULL_PROFILE)
     kw.setdefault("seed", 1)
+    kw.setdefault("clock", pinned_clock())
     return RunConfig(target=target, feed=feed, **kw)
 
 
@@ -217,7 +220,9 @@ def grpc_reference(feed_path: Path) -> Iterator[str]:
     else started here on the same app (``mock_server.grpc.server.start_grpc_server``)."""
     from mock_server.server import ServerConfig, serve_in_thread
 
-    cfg = ServerConfig(port=0, feed=str(feed_path), user=USER, password=PASSWORD, grpc_port=0)
+    cfg = ServerConfig(
+        port=0, feed=str(feed_path), user=USER, password=PASSWORD, grpc_port=0, clock=pinned_clock()
+    )
     with serve_in_thread(cfg) as server:
         urls = [u for u in getattr(server, "extra_urls", []) if u.startswith("grpc")]
         if urls:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from timebase import FEED_START, pinned_clock
+
 from booking_protocol.feed import FeedSlot, iter_feed_document
 from harness.profile import TargetProfile
 from harness.results import RunResult, Status
@@ -32,7 +34,7 @@ START_TIMEOUT = 30.0
 @lru_cache(maxsize=1)
 def feed_slots() -> tuple[FeedSlot, ...]:
     """A small generated inventory (3 merchants x 3 days): every vertical, async slots, capacities > 1."""
-    doc = generate_availability_feed(seed=FEED_SEED, merchants=3, days=3)
+    doc = generate_availability_feed(seed=FEED_SEED, merchants=3, days=3, start=FEED_START)
     return tuple(iter_feed_document(doc, "<selftest feed>"))
 
 
@@ -55,6 +57,7 @@ class Served:
 def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> Iterator[Served]:
     """The reference server with ``faults`` (``ServerConfig.faults``, exactly as ``bookcheck serve --fault``),
     credentials on, REST (and gRPC) on 127.0.0.1 with ephemeral ports, in its own event loop and thread."""
+    options.setdefault("clock", pinned_clock())
     config = ServerConfig(
         port=0, user=USER, password=PASSWORD, faults=tuple(faults), grpc_port=0 if grpc else None, **options
     )
@@ -101,7 +104,9 @@ def run_harness(
     leases: bool = True,
     workers: int = 16,
     timeout: float = 10.0,
+    clock: Any = None,
 ) -> RunResult:
+    """The harness against ``url`` on the pinned clock that the servers of :func:`serve` share."""
     profile = TargetProfile(
         transports=("grpc",) if url.startswith("grpc") else ("rest",),
         availability=availability,
@@ -115,6 +120,7 @@ def run_harness(
         seed=1,
         workers=workers,
         only=tuple(only),
+        clock=clock or pinned_clock(),
     )
     return run(config)
 

@@ -1,0 +1,8 @@
+"""Root of the test suite: makes the shared test helpers (``timebase``) importable from every room."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
