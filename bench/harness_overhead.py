@@ -30,9 +30,12 @@ import aiohttp  # noqa: E402
 import orjson  # noqa: E402
 
 from booking_protocol.feed import FeedSlot  # noqa: E402
+from harness.config import RunConfig  # noqa: E402
+from harness.ids import Ids  # noqa: E402
 from harness.inventory import Inventory  # noqa: E402
+from harness.ledger import CreatedRegistry  # noqa: E402
 from harness.profile import TargetProfile  # noqa: E402
-from harness.runner import CreatedRegistry, Ids, RunConfig, ScenarioRun  # noqa: E402
+from harness.runner import ScenarioRun  # noqa: E402
 from harness.scenario import Scenario  # noqa: E402
 from harness.targets import Credentials, RestTarget, TargetOptions  # noqa: E402
 from harness.templates import slot_json  # noqa: E402

@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bookcheck.run_command import DEMO_PROFILE  # noqa: E402
+from bookcheck.demo_command import DEMO_PROFILE  # noqa: E402
 from booking_protocol.feed import load_availability_feed  # noqa: E402
-from harness.runner import RunConfig, run  # noqa: E402
+from harness.config import RunConfig  # noqa: E402
+from harness.runner import run  # noqa: E402
 from harness.targets import Credentials, TargetOptions  # noqa: E402
 from mock_server.datagen import generate_availability_feed  # noqa: E402
 from mock_server.server import ServerConfig, serve_in_thread  # noqa: E402

@@ -15,7 +15,8 @@ matches no deviation any more is *stale* and fails the run, so the file shrinks 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import yaml
 
 from booking_protocol.errors import UsageError
 from harness.catalogue import rules_by_id
+from harness.results import BaselineOutcome, ScenarioResult
 
 
 class BaselineError(UsageError, ValueError):
@@ -72,3 +74,28 @@ def load_baseline(path: str | Path) -> tuple[BaselineEntry, ...]:
 def dump_baseline(pairs: list[tuple[str, str]]) -> str:
     entries = [{"rule": r, "scenario": s} for r, s in sorted(set(pairs))]
     return yaml.safe_dump({"deviations": entries}, sort_keys=False)
+
+
+def apply_baseline(
+    scenarios: Sequence[ScenarioResult], entries: tuple[BaselineEntry, ...] | None
+) -> tuple[tuple[ScenarioResult, ...], BaselineOutcome]:
+    """Mark the deviations the baseline lists as ``baselined``; report which entries matched and which are
+    stale (matched nothing, which fails the run)."""
+    if not entries:
+        return tuple(scenarios), BaselineOutcome()
+    used: set[str] = set()
+    accepted: set[str] = set()
+    out = []
+    for sr in scenarios:
+        new_checks = []
+        for c in sr.checks:
+            if c.is_deviation:
+                hit = next((e for e in entries if e.matches(c.rule_id, c.scenario_id)), None)
+                if hit is not None:
+                    used.add(hit.key)
+                    accepted.add(f"{c.rule_id} {c.scenario_id}")
+                    c = replace(c, baselined=True)
+            new_checks.append(c)
+        out.append(replace(sr, checks=tuple(new_checks)))
+    stale = tuple(sorted(e.key for e in entries if e.key not in used))
+    return tuple(out), BaselineOutcome(accepted=tuple(sorted(accepted)), stale=stale)

@@ -46,4 +46,3 @@ class RunConfig:
     scenarios: tuple[Scenario, ...] | None = None  # preloaded (tests); default: load from scenarios/
     #: where "now" comes from (slot lead time, ``${now}`` in scenarios, lease expiry)
     clock: Clock = time.time
-

@@ -1,4 +1,5 @@
-"""Evidence helpers: credential redaction (the ONE place it happens) and reproduction commands.
+"""Evidence: credential redaction (the ONE place it happens), which exchanges a deviation shows, and the
+command that reproduces it.
 
 Every request header set that enters an :class:`~harness.results.Exchange` goes through
 :func:`redact_headers`. The configured credentials never appear in a record: the Authorization value is
@@ -10,15 +11,20 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from harness.results import Exchange
+from harness.results import CheckResult, Exchange
 
 #: Authorization markers stored in place of the real header value.
 AUTH_CONFIGURED = "Basic <redacted: configured credentials>"
 AUTH_WRONG = "Basic <redacted: deliberately wrong credentials>"
 AUTH_HEADER_NAMES = ("authorization", "proxy-authorization")
+
+#: Evidence exchanges kept per deviation.
+MAX_EVIDENCE = 8
 
 #: Credentials the harness sends when a scenario tests that wrong ones are refused (not secret).
 WRONG_USER = "bookcheck-wrong-user"
@@ -104,3 +110,35 @@ def reproduce(ex: Exchange, *, insecure: bool = False, ca_file: str | None = Non
     if ex.transport == "grpc":
         return grpcurl_command(ex, plaintext=(ex.request.url or "").startswith("grpc://"))
     return curl_command(ex, insecure=insecure, ca_file=ca_file)
+
+
+def pick_exchanges(
+    own: Sequence[Exchange], earlier: Sequence[Exchange], limit: int = MAX_EVIDENCE
+) -> tuple[Exchange, ...]:
+    """The exchanges a deviation shows: its own (the replies that show it) last, preceded by as many of the
+    ``earlier`` steps' exchanges (the latest ones) as fit in ``limit``."""
+    own_ex = list(own)
+    before = [e for e in earlier if e not in own_ex]
+    exchanges = (before[-(limit - len(own_ex)) :] if len(own_ex) < limit else []) + own_ex
+    return tuple(exchanges[-limit:])
+
+
+def with_evidence(
+    passed: CheckResult,
+    actual: str | None,
+    own: Sequence[Exchange],
+    earlier: Sequence[Exchange],
+    *,
+    insecure: bool = False,
+    ca_file: str | None = None,
+) -> CheckResult:
+    """A deviation is the same record as a pass plus its evidence: what was seen, the exchanges, and a
+    command reproducing the decisive (last own) exchange."""
+    decisive = own[-1] if own else None
+    return replace(
+        passed,
+        actual=actual,
+        exchanges=pick_exchanges(own, earlier),
+        reproduce=reproduce(decisive, insecure=insecure, ca_file=ca_file) if decisive else None,
+        elapsed_ms=decisive.elapsed_ms if decisive else None,
+    )

@@ -19,10 +19,11 @@ import grpc
 from google.protobuf import json_format
 
 from booking_protocol import booking_pb2
+from booking_protocol.errors import TargetUnreachable
 from harness.evidence import redact_headers
 from harness.normalize import normalize
 from harness.results import Exchange, HttpMessage
-from harness.targets import GRPC_SERVICE, GRPC_TO_HTTP, Reply, TargetOptions, TargetUnreachable, _auth_header
+from harness.target_base import GRPC_SERVICE, GRPC_TO_HTTP, Reply, TargetOptions, auth_header
 
 
 class GrpcTarget:
@@ -61,7 +62,7 @@ class GrpcTarget:
     ) -> Reply:
         channel = self._get_channel()
         metadata: list[tuple[str, str]] = []
-        authz = _auth_header(self.opts, auth)
+        authz = auth_header(self.opts, auth)
         if authz:
             metadata.append(("authorization", authz))
         if operation == "HealthCheck":

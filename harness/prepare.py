@@ -23,7 +23,7 @@ from harness.baseline import load_baseline
 from harness.config import RunConfig
 from harness.errors import UsageError
 from harness.profile import TargetProfile, load_profile
-from harness.runner import select_scenarios
+from harness.selection import select_scenarios
 from harness.scenario import load_scenarios
 from harness.targets import Credentials, TargetOptions
 

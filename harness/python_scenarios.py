@@ -2,7 +2,9 @@
 
 Each function receives the :class:`harness.runner.ScenarioRun` of its scenario (slots, users, tokens, call,
 expect) and produces the same records as data scenarios. The YAML entry that names it (``python: NAME``)
-still declares the id, title, spec sections, capabilities and slots.
+still declares the id, title, spec sections, capabilities and slots. Registration and
+:class:`~harness.scenario_base.ScenarioStopped` come from :mod:`harness.scenario_base`, so this module never
+imports the runner or the scenario loader (no import cycle).
 """
 
 from __future__ import annotations
@@ -11,18 +13,13 @@ import asyncio
 from typing import Any
 
 from harness.checks import booking_id, is_booking, lease_of
+from harness.inventory import SlotRequirement
 from harness.normalize import dig
-from harness.scenario import python_scenario
+from harness.scenario_base import ScenarioStopped, python_scenario
 from harness.templates import slot_json, slot_time_json
 
 #: How long the lease-expiry scenario asks the lease to last, and the longest it waits for expiry.
 LEASE_ASK_SEC = 2
-
-
-def _stopped(reason: str, *, skip: bool = False) -> Exception:
-    from harness.runner import ScenarioStopped
-
-    return ScenarioStopped(reason, skip=skip)
 
 
 @python_scenario("lease-expiry")
@@ -41,11 +38,11 @@ async def lease_expiry(run: Any) -> None:
     run.expect("lease", "lease-created", slot="a", now=now)
     lease = lease_of(reply)
     if not lease.get("lease_id"):
-        raise _stopped("stopped: CreateLease gave no lease")
+        raise ScenarioStopped("stopped: CreateLease gave no lease")
     expires = dig(lease, "lease_expiration_time_sec", 0)
     limit = now + run.config.max_lease_sec
     if not isinstance(expires, int) or expires > limit:
-        raise _stopped(
+        raise ScenarioStopped(
             f"the server lengthened the lease to {expires} (asked {now + LEASE_ASK_SEC}); waiting "
             f"more than {run.config.max_lease_sec} s for it to expire is not worth it",
             skip=True,
@@ -73,12 +70,10 @@ async def google_test_client(run: Any) -> None:
     slot, CreateBooking per slot, ListBookings, GetBookingStatus per slot, rescheduling and cancel all. The
     run's summary is printed in the test client's format, so per-slot counts are "out of N" as in Google's
     output (idempotency is covered by the default suite)."""
-    from harness.inventory import SlotRequirement
-
     n = max(1, run.config.num_slots)
     slots = run.inventory.take_plain(n, SlotRequirement("g", mode="any"))
     if not slots:
-        raise _stopped("the feed has no free future slot with open spots", skip=True)
+        raise ScenarioStopped("the feed has no free future slot with open spots", skip=True)
     for i, s in enumerate(slots):
         run.slots[f"s{i}"] = s
     await run.call("health", "HealthCheck")

@@ -1,183 +1,64 @@
-"""The runner: allocates inventory, runs scenarios (concurrently, bounded by ``workers``), judges every reply,
-cleans up what it created, and returns one :class:`~harness.results.RunResult`.
+"""The runner: runs the selected scenarios (concurrently, bounded by ``workers``), judges every reply, and
+returns one :class:`~harness.results.RunResult`.
 
-Entry points: :func:`run` (blocking) and :func:`arun` (async). Both take a :class:`RunConfig` and optional
-:class:`~harness.results.RunListener` objects. The CLI, the pytest plugin and the self-tests all call these.
+Entry points: :func:`run` (blocking) and :func:`arun` (async). Both take a :class:`~harness.config.RunConfig`
+and optional :class:`~harness.results.RunListener` objects. The CLI, the pytest plugin and the self-tests all
+call these. The jobs around a run live in their own modules: selection and slot allocation
+(:mod:`harness.selection`), users and tokens (:mod:`harness.ids`), what the run created and its cleanup
+(:mod:`harness.ledger`), evidence of a deviation (:mod:`harness.evidence`), the baseline
+(:mod:`harness.baseline`) and method statistics (:mod:`harness.stats`).
 
 Determinism: slots are allocated up front from the seed (see :mod:`harness.inventory`), user ids and tokens
-are derived from seed + scenario + name + a per-run nonce (see :class:`Ids`), and results are ordered by
-scenario id, so serial and parallel runs give the same verdicts.
+are derived from seed + scenario + name + a per-run nonce (see :class:`~harness.ids.Ids`), and results are
+ordered by scenario id, so serial and parallel runs give the same verdicts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-import fnmatch
-import hashlib
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from booking_protocol.feed import FeedSlot
-from harness import checks as checks_mod
-from harness.baseline import BaselineEntry
+from harness.baseline import apply_baseline
 from harness.catalogue import load_rules, rules_by_id
-from harness.checks import BUDGETS_MS, CheckContext, Verdict, auto_checks, booking_id, is_booking
-from harness.config import RunConfig
-from harness.evidence import reproduce
-from harness.inventory import Inventory, SlotRequirement
+from harness.checks import REGISTRY, CheckContext, Verdict, auto_checks, failure_cause
+from harness.errors import ExitCode
+from harness.evidence import with_evidence
+from harness.ids import Ids
+from harness.inventory import Inventory
+from harness.ledger import CreatedRegistry, cleanup
 from harness.results import (
     BaselineOutcome,
     CheckResult,
-    CreatedResource,
     Exchange,
-    ExitCode,
-    MethodStats,
     RunListener,
     RunResult,
     ScenarioResult,
     Severity,
     Status,
 )
-from harness.scenario import PYTHON_SCENARIOS, Scenario, Step, load_scenarios
-from harness.targets import Reply, Target, TargetUnreachable, make_target
+from harness.scenario import Scenario, Step
+from harness.scenario_base import PYTHON_SCENARIOS, ScenarioStopped
+from harness.selection import allocate, select_scenarios, skip_reason
+from harness.stats import method_stats
+from harness.target_base import Reply, Target
+from harness.targets import make_target
 from harness.templates import Unresolved, resolve, resolve_int
+
+if TYPE_CHECKING:  # RunConfig lives in harness.config; it is not re-exported from here
+    from harness.config import RunConfig
 
 #: Upper bound of copies in one ``times:``/``concurrent:`` step (keeps every scenario bounded).
 MAX_COPIES = 32
-#: Evidence exchanges kept per deviation.
-MAX_EVIDENCE = 8
-
-
-# ------------------------------------------------------------------------------------------------------
-# ids: users and tokens
-# ------------------------------------------------------------------------------------------------------
-
-_GIVEN = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim")
-_FAMILY = (
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Allen",
-    "Thompson",
-    "Perlman",
-    "Lee",
-)
-
-
-class Ids:
-    """User ids and idempotency tokens of one scenario.
-
-    Both are derived from (seed, scenario id, name) *and* a per-run nonce: the seed makes slot choice and
-    verdicts reproducible, the nonce makes sure that re-running against the same server never replays a
-    token (or reuses a user) of an earlier run, which would turn a "new booking" into an idempotent replay.
-    ``--nonce`` pins it when byte-identical requests are wanted.
-    """
-
-    def __init__(self, seed: int, nonce: str, scenario_id: str) -> None:
-        self.prefix = f"{seed}:{nonce}:{scenario_id}"
-        self.nonce = nonce
-        self._users: dict[str, dict[str, Any]] = {}
-
-    def _h(self, kind: str, name: str) -> bytes:
-        return hashlib.sha256(f"{self.prefix}:{kind}:{name}".encode()).digest()
-
-    def user(self, name: str) -> dict[str, Any]:
-        u = self._users.get(name)
-        if u is None:
-            h = self._h("user", name)
-            uid = str(1_000_000_000_000_000_000 + int.from_bytes(h[:8], "big") % 8_999_999_999_999_999_999)
-            u = {
-                "user_id": uid,
-                "given_name": _GIVEN[h[8] % len(_GIVEN)],
-                "family_name": _FAMILY[h[9] % len(_FAMILY)],
-                "telephone": f"+1 415-555-{int.from_bytes(h[10:12], 'big') % 10000:04d}",
-                "email": f"bookcheck+{h[12:18].hex()}@example.com",
-            }
-            self._users[name] = u
-        return u
-
-    def token(self, name: str) -> str:
-        return f"bookcheck-{self.nonce}-{self._h('token', name)[:10].hex()}"
-
-
-# ------------------------------------------------------------------------------------------------------
-# what the run created on the target
-# ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Created:
-    kind: str
-    id: str
-    scenario_id: str
-    cancelled: bool = False  # bookings: cancelled; leases: consumed, expired or released
-    note: str | None = None
-    slot: Any = None  # leases: the leased slot (JSON), to release it at cleanup
-    expires: int = 0
-
-
-class CreatedRegistry:
-    """Everything the run created on the target (bookings, leases) and every exchange of the run."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], _Created] = {}
-        self.exchanges: list[Exchange] = []  # every exchange of the run except cleanup (method stats)
-
-    def observe(self, reply: Reply, scenario_id: str) -> None:
-        op = reply.exchange.operation
-        if not reply.ok:
-            return
-        request = reply.exchange.request.body if isinstance(reply.exchange.request.body, dict) else {}
-        if op == "CreateBooking" and is_booking(reply):
-            bid = booking_id(reply)
-            if bid and ("booking", bid) not in self.items:
-                self.items[("booking", bid)] = _Created("booking", bid, scenario_id)
-            lease_id = (
-                (request.get("lease_ref") or {}).get("lease_id")
-                if isinstance(request.get("lease_ref"), dict)
-                else None
-            )
-            lease = self.items.get(("lease", str(lease_id)))
-            if lease is not None and not lease.cancelled:
-                lease.cancelled, lease.note = True, f"consumed by booking {bid}"
-        elif op == "UpdateBooking" and is_booking(reply):
-            bid = booking_id(reply)
-            item = self.items.get(("booking", bid))
-            if item and reply.data["booking"].get("status") == "CANCELED":
-                item.cancelled = True
-        elif op == "CreateLease":
-            lease = reply.data.get("lease")
-            if isinstance(lease, dict) and lease.get("lease_id") and not reply.data.get("booking_failure"):
-                key = ("lease", str(lease["lease_id"]))
-                if key not in self.items:
-                    exp = lease.get("lease_expiration_time_sec")
-                    self.items[key] = _Created(
-                        "lease",
-                        key[1],
-                        scenario_id,
-                        slot=(request.get("lease") or {}).get("slot"),
-                        expires=exp if isinstance(exp, int) else 0,
-                    )
 
 
 # ------------------------------------------------------------------------------------------------------
 # one scenario
 # ------------------------------------------------------------------------------------------------------
-
-
-class ScenarioStopped(Exception):
-    """Raised inside a scenario to stop it; ``skip`` makes it a SKIP with the reason."""
-
-    def __init__(self, reason: str, *, skip: bool = False) -> None:
-        super().__init__(reason)
-        self.reason, self.skip = reason, skip
 
 
 class ScenarioRun:
@@ -257,6 +138,7 @@ class ScenarioRun:
     ) -> Reply:
         if raw is not None and self.transport != "rest":
             raise ScenarioStopped("raw request bodies are REST-only", skip=True)
+        sent_at = self.config.clock()
         reply = await self.target.call(operation, body, auth=auth, raw=raw, path=path)
         ex = reply.exchange
         ex = Exchange(
@@ -268,6 +150,7 @@ class ScenarioRun:
             error=ex.error,
             scenario_id=self.scenario.id,
             step=step_id,
+            sent_at=sent_at,
         )
         reply = Reply(
             exchange=ex,
@@ -287,7 +170,7 @@ class ScenarioRun:
         self.replies[step_id].append(reply)
         for v in auto_checks(reply, auth=auth, has_credentials=self.has_credentials):
             self._auto.setdefault(v.rule_id, []).append((v, step_id))
-        if operation == "UpdateBooking" and checks_mod.failure_cause(reply) == "OUTSIDE_CANCELLATION_WINDOW":
+        if operation == "UpdateBooking" and failure_cause(reply) == "OUTSIDE_CANCELLATION_WINDOW":
             # D21: a cancel past the merchant's cutoff may be refused; the harness cannot know the cutoff,
             # so it never fails a server for it: the scenario is skipped with the reason instead.
             raise ScenarioStopped(
@@ -307,7 +190,7 @@ class ScenarioRun:
 
     # --- verdicts -----------------------------------------------------------------------------------
     def expect(self, step_id: str, name: str, **args: Any) -> None:
-        reg = checks_mod.REGISTRY[name]
+        reg = REGISTRY[name]
         ctx = CheckContext(
             scenario=self,
             step_id=step_id,
@@ -339,27 +222,16 @@ class ScenarioRun:
         if v.ok:
             return passed
         own = list(v.evidence) if v.evidence is not None else self.replies.get(step_id, [])[:3]
-        own_ex = [r.exchange for r in own]
-        earlier: list[Exchange] = []
         steps_before = list(v.related_steps) or [s for s in self.order if s != step_id]
-        for s in steps_before:
-            rs = self.replies.get(s)
-            if rs and rs[0].exchange not in own_ex:
-                earlier.append(rs[0].exchange)
-        exchanges = (earlier[-(MAX_EVIDENCE - len(own_ex)) :] if len(own_ex) < MAX_EVIDENCE else []) + own_ex
-        exchanges = exchanges[-MAX_EVIDENCE:]
-        decisive = own_ex[-1] if own_ex else None
-        # a deviation is the same record plus its evidence
-        return replace(
+        earlier = [self.replies[s][0].exchange for s in steps_before if self.replies.get(s)]
+        target = self.config.target
+        return with_evidence(
             passed,
-            actual=v.actual,
-            exchanges=tuple(exchanges),
-            reproduce=reproduce(
-                decisive, insecure=self.config.target.insecure, ca_file=self.config.target.ca_file
-            )
-            if decisive
-            else None,
-            elapsed_ms=decisive.elapsed_ms if decisive else None,
+            v.actual,
+            [r.exchange for r in own],
+            earlier,
+            insecure=target.insecure,
+            ca_file=target.ca_file,
         )
 
     def flush_auto(self) -> None:
@@ -420,37 +292,6 @@ def _worst(results: Iterable[CheckResult]) -> Status:
     return Status.PASS
 
 
-def select_scenarios(config: RunConfig) -> tuple[list[Scenario], list[Scenario]]:
-    """(scenarios that get slots, scenarios that run). Slots are always allocated for the whole suite, so a
-    run filtered with ``only`` (or one pytest-xdist worker) uses exactly the slots of the full run."""
-    scenarios = (
-        list(config.scenarios) if config.scenarios is not None else load_scenarios(config.scenario_files)
-    )
-    in_suite = [s for s in scenarios if config.suite in s.suites or config.suite == "all"]
-    selected = in_suite
-    if config.only:
-        selected = [s for s in scenarios if any(fnmatch.fnmatchcase(s.id, p) for p in config.only)]
-    if config.exclude:
-        selected = [s for s in selected if not any(fnmatch.fnmatchcase(s.id, p) for p in config.exclude)]
-    allocated = {s.id: s for s in in_suite + selected}
-    return sorted(allocated.values(), key=lambda s: s.id), sorted(selected, key=lambda s: s.id)
-
-
-def _skip_reason(s: Scenario, config: RunConfig, transport: str) -> str | None:
-    if transport not in s.transports:
-        return f"not applicable over {transport} ({', '.join(s.transports)} only)"
-    for cap in s.requires:
-        if not config.profile.claims(cap):
-            return config.profile.unclaimed_reason(cap)
-    if s.needs_credentials and config.target.credentials is None:
-        return (
-            "no credentials given (--user/--password, --credentials-file, BOOKCHECK_USER/BOOKCHECK_PASSWORD)"
-        )
-    if s.slots and not config.feed:
-        return "no availability feed given (--feed)"
-    return None
-
-
 async def _run_one(
     s: Scenario,
     target: Target,
@@ -461,7 +302,7 @@ async def _run_one(
     nonce: str,
 ) -> ScenarioResult:
     t0 = time.perf_counter()
-    reason = _skip_reason(s, config, target.transport)
+    reason = skip_reason(s, config, target.transport)
     if reason is None and isinstance(slots, str):
         reason = slots
     if reason is not None:
@@ -517,166 +358,9 @@ async def _run_one(
         checks=results,
         reason=stop,
         duration_ms=(time.perf_counter() - t0) * 1000.0,
+        # every call, for reproducers, only where there is something to reproduce or explain
+        exchanges=tuple(run.exchanges) if status in (Status.FAIL, Status.WARN, Status.ERROR) else (),
     )
-
-
-def _allocate(
-    scenarios: list[Scenario], inventory: Inventory, config: RunConfig, transport: str
-) -> dict[str, dict[str, FeedSlot] | str | None]:
-    out: dict[str, dict[str, FeedSlot] | str | None] = {}
-    for s in scenarios:  # sorted by id: deterministic, independent of --workers
-        if _skip_reason(s, config, transport) is not None:
-            out[s.id] = None
-            continue
-        out[s.id] = inventory.allocate(s.slots, key=s.id) if s.slots else {}
-    return out
-
-
-async def _cleanup(
-    target: Target, created: CreatedRegistry, keep: bool, nonce: str, clock: Callable[[], float]
-) -> tuple[CreatedResource, ...]:
-    """Cancel every booking the run created and release every live lease it did not use.
-
-    Leases cannot be cancelled (v3 has no method for it), so a live, unconsumed lease is released by booking
-    on it and cancelling that booking at once; an expired one needs nothing. Cleanup calls are not counted
-    in the method statistics."""
-    sem = asyncio.Semaphore(8)
-
-    async def cancel(c: _Created) -> None:
-        async with sem:
-            reply = await target.call(
-                "UpdateBooking", {"booking": {"booking_id": c.id, "status": "CANCELED"}}
-            )
-        cause = checks_mod.failure_cause(reply)
-        if (
-            is_booking(reply) and reply.data["booking"].get("status") == "CANCELED"
-        ) or cause == "BOOKING_ALREADY_CANCELLED":
-            c.cancelled = True
-        else:
-            c.note = f"cleanup cancel failed: {checks_mod.describe(reply)[:200]}"
-
-    async def release(c: _Created) -> None:
-        if c.expires and c.expires <= clock():
-            c.cancelled, c.note = True, "expired"
-            return
-        if not isinstance(c.slot, dict):
-            c.note = "live lease left to expire (its slot is unknown)"
-            return
-        ids = Ids(0, nonce, "cleanup")
-        body = {
-            "slot": c.slot,
-            "lease_ref": {"lease_id": c.id},
-            "user_information": ids.user(c.id),
-            "idempotency_token": ids.token(f"release-{c.id}"),
-        }
-        async with sem:
-            reply = await target.call("CreateBooking", body)
-        if is_booking(reply):
-            holder = _Created("booking", booking_id(reply), c.scenario_id)
-            await cancel(holder)
-            c.cancelled = holder.cancelled
-            c.note = (
-                f"released: booked on the lease ({holder.id}) and cancelled at once"
-                if holder.cancelled
-                else f"booked on the lease to release it, but {holder.note}"
-            )
-        else:
-            c.note = f"live lease left to expire at {c.expires} ({checks_mod.describe(reply)[:120]})"
-
-    if not keep:
-        pending = [c for c in created.items.values() if c.kind == "booking" and not c.cancelled]
-        leases = [c for c in created.items.values() if c.kind == "lease" and not c.cancelled]
-        await asyncio.gather(*(cancel(c) for c in pending), *(release(c) for c in leases))
-    out: list[CreatedResource] = []
-    for c in sorted(created.items.values(), key=lambda c: (c.scenario_id, c.kind, c.id)):
-        note = c.note
-        if keep and not c.cancelled:
-            note = "kept (--keep-bookings)"
-        out.append(
-            CreatedResource(
-                kind=c.kind, id=c.id, scenario_id=c.scenario_id, cleaned_up=c.cancelled, note=note
-            )
-        )
-    return tuple(out)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    v = sorted(values)
-    k = min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))
-    return v[k]
-
-
-def method_stats(
-    scenario_results: Sequence[ScenarioResult], exchanges: Sequence[Exchange]
-) -> tuple[MethodStats, ...]:
-    keyed: set[tuple[str, str, str, float]] = set()
-    for sr in scenario_results:
-        for c in sr.checks:
-            if c.status == Status.FAIL and not c.baselined:
-                for e in c.exchanges:
-                    if e.step == c.step:
-                        keyed.add((e.scenario_id, e.step, e.operation, e.elapsed_ms))
-    by_op: dict[str, list[Exchange]] = {}
-    for e in exchanges:
-        by_op.setdefault(e.operation, []).append(e)
-    out = []
-    for op in sorted(by_op):
-        exs = by_op[op]
-        times = [e.elapsed_ms for e in exs]
-        failed = sum(
-            1
-            for e in exs
-            if e.response is None or (e.scenario_id, e.step, e.operation, e.elapsed_ms) in keyed
-        )
-        non2xx = sum(
-            1
-            for e in exs
-            if e.response is not None
-            and e.response.status is not None
-            and (
-                (e.transport == "rest" and not 200 <= e.response.status < 300)
-                or (e.transport == "grpc" and e.response.status != 0)
-            )
-        )
-        budget = BUDGETS_MS.get(op)
-        out.append(
-            MethodStats(
-                operation=op,
-                calls=len(exs),
-                failed_calls=failed,
-                non_2xx=non2xx,
-                p50_ms=_percentile(times, 0.5),
-                p95_ms=_percentile(times, 0.95),
-                max_ms=max(times) if times else 0.0,
-                budget_ms=budget[0] if budget else None,
-            )
-        )
-    return tuple(out)
-
-
-def apply_baseline(
-    scenarios: Sequence[ScenarioResult], entries: tuple[BaselineEntry, ...] | None
-) -> tuple[tuple[ScenarioResult, ...], BaselineOutcome]:
-    if not entries:
-        return tuple(scenarios), BaselineOutcome()
-    used: set[str] = set()
-    accepted: set[str] = set()
-    out = []
-    for sr in scenarios:
-        new_checks = []
-        for c in sr.checks:
-            if c.is_deviation:
-                hit = next((e for e in entries if e.matches(c.rule_id, c.scenario_id)), None)
-                if hit is not None:
-                    used.add(hit.key)
-                    accepted.add(f"{c.rule_id} {c.scenario_id}")
-                    c = replace(c, baselined=True)
-            new_checks.append(c)
-        out.append(replace(sr, checks=tuple(new_checks)))
-    stale = tuple(sorted(e.key for e in entries if e.key not in used))
-    return tuple(out), BaselineOutcome(accepted=tuple(sorted(accepted)), stale=stale)
 
 
 def exit_code_for(scenarios: Sequence[ScenarioResult], baseline: BaselineOutcome, fail_on: str) -> ExitCode:
@@ -701,7 +385,7 @@ async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunR
         merchant=config.merchant,
         service=config.service,
     )
-    allocation = _allocate(to_allocate, inventory, config, target.transport)
+    allocation = allocate(to_allocate, inventory, config, target.transport)
     created = CreatedRegistry()
     for li in listeners:
         li.run_started(
@@ -713,6 +397,7 @@ async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunR
 
         async def guarded(s: Scenario) -> ScenarioResult:
             async with sem:
+                _tell(listeners, "scenario_started", s.id)
                 res = await _run_one(s, target, allocation.get(s.id), config, created, inventory, nonce)
             for li in listeners:
                 li.scenario_finished(res)
@@ -720,7 +405,9 @@ async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunR
 
         results = await asyncio.gather(*(guarded(s) for s in scenarios))
         exchanges = list(created.exchanges)
-        resources = await _cleanup(target, created, config.keep_bookings, nonce, config.clock)
+        if not config.keep_bookings:
+            _tell(listeners, "cleanup_started", sum(1 for i in created.items.values() if not i.cancelled))
+        resources = await cleanup(target, created, config.keep_bookings, nonce, config.clock)
     finally:
         await target.close()
     ordered = sorted(results, key=lambda r: r.scenario_id)
@@ -747,18 +434,25 @@ async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunR
     return result
 
 
+def _tell(listeners: Sequence[RunListener], event: str, *args: Any) -> None:
+    """Optional listener events (``scenario_started(scenario_id)``, ``cleanup_started(count)``): called on
+    the listeners that define them, so a listener needs only the three events of the protocol."""
+    for li in listeners:
+        hook = getattr(li, event, None)
+        if callable(hook):
+            hook(*args)
+
+
 def run(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunResult:
     """Blocking form of :func:`arun`."""
     return asyncio.run(arun(config, listeners))
 
 
 __all__ = [
-    "RunConfig",
+    "MAX_COPIES",
     "ScenarioRun",
     "ScenarioStopped",
-    "TargetUnreachable",
     "arun",
+    "exit_code_for",
     "run",
-    "Ids",
-    "SlotRequirement",
 ]

@@ -6,15 +6,15 @@ checks what the schema cannot: check names exist, generic checks name a catalogu
 an earlier slot, step ids are unique, ``python:`` names a registered function.
 
 The escape hatch (races, clocks, loops over ``--num-slots``) is a coroutine registered with
-:func:`python_scenario`; it receives the same :class:`harness.runner.ScenarioRun` as data scenarios and
-produces the same records.
+:func:`~harness.scenario_base.python_scenario` (in :mod:`harness.python_scenarios`); it receives the same
+:class:`harness.runner.ScenarioRun` as data scenarios and produces the same records.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,12 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+import harness.python_scenarios  # noqa: F401  (registers the escape-hatch scenarios in scenario_base)
 from booking_protocol.errors import UsageError
+from harness import checks
 from harness.catalogue import SCENARIOS_DIR, rules_by_id
 from harness.inventory import SlotRequirement
+from harness.scenario_base import PYTHON_SCENARIOS, PythonScenario, python_scenario
 
 SCHEMA_FILE = SCENARIOS_DIR / "scenario.schema.json"
 CAPABILITIES = (
@@ -75,20 +78,6 @@ class Scenario:
     source: str = ""
 
 
-PythonScenario = Callable[[Any], Awaitable[None]]
-PYTHON_SCENARIOS: dict[str, PythonScenario] = {}
-
-
-def python_scenario(name: str) -> Callable[[PythonScenario], PythonScenario]:
-    def deco(fn: PythonScenario) -> PythonScenario:
-        if name in PYTHON_SCENARIOS:
-            raise ValueError(f"python scenario {name!r} registered twice")
-        PYTHON_SCENARIOS[name] = fn
-        return fn
-
-    return deco
-
-
 @functools.lru_cache(maxsize=1)
 def _schema_validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
@@ -99,9 +88,6 @@ def _path(parts: Iterable[Any]) -> str:
 
 
 def parse_scenarios(doc: Any, source: str) -> list[Scenario]:
-    import harness.checks as checks
-    import harness.python_scenarios  # noqa: F401  (registers the escape-hatch scenarios)
-
     errors = sorted(_schema_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]
@@ -233,3 +219,18 @@ def load_scenarios(extra: Iterable[str | Path] = (), *, include_default: bool = 
             ids[s.id] = str(f)
             out.append(s)
     return sorted(out, key=lambda s: s.id)
+
+
+__all__ = [
+    "CAPABILITIES",
+    "PYTHON_SCENARIOS",
+    "Expectation",
+    "PythonScenario",
+    "Scenario",
+    "ScenarioFileError",
+    "Step",
+    "load_scenario_file",
+    "load_scenarios",
+    "parse_scenarios",
+    "python_scenario",
+]

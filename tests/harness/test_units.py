@@ -8,11 +8,11 @@ from booking_protocol.feed import FeedSlot
 from harness.catalogue import load_rules
 from harness.checks import REGISTRY, verify_registry
 from harness.evidence import AUTH_CONFIGURED, curl_command, redact_headers, redact_url
+from harness.ids import Ids
 from harness.inventory import Inventory, SlotRequirement, group_key
 from harness.normalize import dig, normalize
 from harness.profile import ProfileError, parse_profile
 from harness.results import Exchange, HttpMessage
-from harness.runner import Ids
 from harness.scenario import ScenarioFileError, load_scenarios, parse_scenarios
 from harness.templates import Unresolved, resolve, resolve_int
 

@@ -18,9 +18,10 @@ from typing import Any
 from timebase import FEED_START, pinned_clock
 
 from booking_protocol.feed import FeedSlot, iter_feed_document
+from harness.config import RunConfig
 from harness.profile import TargetProfile
 from harness.results import RunResult, Status
-from harness.runner import RunConfig, run
+from harness.runner import run
 from harness.targets import Credentials, TargetOptions
 from mock_server.datagen import generate_availability_feed
 from mock_server.domain import Inventory

@@ -1,0 +1,145 @@
+"""The resource ledger of a run: every booking and lease it created on the target, and the cleanup that
+cancels the bookings and releases the live leases at the end (unless ``--keep-bookings``).
+
+:class:`CreatedRegistry` watches every reply of every scenario (:meth:`CreatedRegistry.observe`), so cleanup
+needs no help from the scenarios; it also keeps every exchange of the run for the method statistics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from harness.checks import booking_id, describe, failure_cause, is_booking
+from harness.ids import Ids
+from harness.results import CreatedResource, Exchange
+from harness.target_base import Reply, Target
+
+
+@dataclass
+class CreatedItem:
+    """One booking or lease the run created, and whether cleanup has dealt with it."""
+
+    kind: str
+    id: str
+    scenario_id: str
+    cancelled: bool = False  # bookings: cancelled; leases: consumed, expired or released
+    note: str | None = None
+    slot: Any = None  # leases: the leased slot (JSON), to release it at cleanup
+    expires: int = 0
+
+
+class CreatedRegistry:
+    """Everything the run created on the target (bookings, leases) and every exchange of the run."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], CreatedItem] = {}
+        self.exchanges: list[Exchange] = []  # every exchange of the run except cleanup (method stats)
+
+    def observe(self, reply: Reply, scenario_id: str) -> None:
+        """Record what a successful reply created (a booking, a lease) or ended (a cancel, a lease consumed
+        by a booking), so cleanup knows what is left without help from the scenarios."""
+        op = reply.exchange.operation
+        if not reply.ok:
+            return
+        request = reply.exchange.request.body if isinstance(reply.exchange.request.body, dict) else {}
+        if op == "CreateBooking" and is_booking(reply):
+            bid = booking_id(reply)
+            if bid and ("booking", bid) not in self.items:
+                self.items[("booking", bid)] = CreatedItem("booking", bid, scenario_id)
+            lease_id = (
+                (request.get("lease_ref") or {}).get("lease_id")
+                if isinstance(request.get("lease_ref"), dict)
+                else None
+            )
+            lease = self.items.get(("lease", str(lease_id)))
+            if lease is not None and not lease.cancelled:
+                lease.cancelled, lease.note = True, f"consumed by booking {bid}"
+        elif op == "UpdateBooking" and is_booking(reply):
+            bid = booking_id(reply)
+            item = self.items.get(("booking", bid))
+            if item and reply.data["booking"].get("status") == "CANCELED":
+                item.cancelled = True
+        elif op == "CreateLease":
+            lease = reply.data.get("lease")
+            if isinstance(lease, dict) and lease.get("lease_id") and not reply.data.get("booking_failure"):
+                key = ("lease", str(lease["lease_id"]))
+                if key not in self.items:
+                    exp = lease.get("lease_expiration_time_sec")
+                    self.items[key] = CreatedItem(
+                        "lease",
+                        key[1],
+                        scenario_id,
+                        slot=(request.get("lease") or {}).get("slot"),
+                        expires=exp if isinstance(exp, int) else 0,
+                    )
+
+
+async def cleanup(
+    target: Target, created: CreatedRegistry, keep: bool, nonce: str, clock: Callable[[], float]
+) -> tuple[CreatedResource, ...]:
+    """Cancel every booking the run created and release every live lease it did not use.
+
+    Leases cannot be cancelled (v3 has no method for it), so a live, unconsumed lease is released by booking
+    on it and cancelling that booking at once; an expired one needs nothing. Cleanup calls are not counted
+    in the method statistics."""
+    sem = asyncio.Semaphore(8)
+
+    async def cancel(c: CreatedItem) -> None:
+        async with sem:
+            reply = await target.call(
+                "UpdateBooking", {"booking": {"booking_id": c.id, "status": "CANCELED"}}
+            )
+        cause = failure_cause(reply)
+        if (
+            is_booking(reply) and reply.data["booking"].get("status") == "CANCELED"
+        ) or cause == "BOOKING_ALREADY_CANCELLED":
+            c.cancelled = True
+        else:
+            c.note = f"cleanup cancel failed: {describe(reply)[:200]}"
+
+    async def release(c: CreatedItem) -> None:
+        if c.expires and c.expires <= clock():
+            c.cancelled, c.note = True, "expired"
+            return
+        if not isinstance(c.slot, dict):
+            c.note = "live lease left to expire (its slot is unknown)"
+            return
+        ids = Ids(0, nonce, "cleanup")
+        body = {
+            "slot": c.slot,
+            "lease_ref": {"lease_id": c.id},
+            "user_information": ids.user(c.id),
+            "idempotency_token": ids.token(f"release-{c.id}"),
+        }
+        async with sem:
+            reply = await target.call("CreateBooking", body)
+        if is_booking(reply):
+            holder = CreatedItem("booking", booking_id(reply), c.scenario_id)
+            await cancel(holder)
+            c.cancelled = holder.cancelled
+            c.note = (
+                f"released: booked on the lease ({holder.id}) and cancelled at once"
+                if holder.cancelled
+                else f"booked on the lease to release it, but {holder.note}"
+            )
+        else:
+            c.note = f"live lease left to expire at {c.expires} ({describe(reply)[:120]})"
+
+    if not keep:
+        pending = [c for c in created.items.values() if c.kind == "booking" and not c.cancelled]
+        leases = [c for c in created.items.values() if c.kind == "lease" and not c.cancelled]
+        await asyncio.gather(*(cancel(c) for c in pending), *(release(c) for c in leases))
+    out: list[CreatedResource] = []
+    for c in sorted(created.items.values(), key=lambda c: (c.scenario_id, c.kind, c.id)):
+        note = c.note
+        if keep and not c.cancelled:
+            note = "kept (--keep-bookings)"
+        out.append(
+            CreatedResource(
+                kind=c.kind, id=c.id, scenario_id=c.scenario_id, cleaned_up=c.cancelled, note=note
+            )
+        )
+    return tuple(out)
