@@ -59,6 +59,7 @@ from .model import (
     UpdateBookingCommand,
     UserInfo,
 )
+from .updates import UpdateKind, classify_update, target_key
 
 Clock = Callable[[], float]
 IdGenerator = Callable[[], str]
@@ -273,6 +274,9 @@ class BookingService:
             known = self._s.leases_by_ref.get(cmd.user_reference)
             if known is not None:
                 return LeaseResult(lease=_lease_view(known))
+            if cmd.expires_sec and cmd.expires_sec <= now:  # a hold that ends before it starts (issue 16)
+                raise InvalidArgument("lease.lease_expiration_time_sec",
+                                      f"{cmd.expires_sec} is already past (now is {int(now)})")
             cands = self.inventory.candidates(q)
             if not cands:
                 return LeaseResult(failure=self._no_such_slot("lease.slot"))
@@ -363,22 +367,22 @@ class BookingService:
     def update_booking(self, cmd: UpdateBookingCommand) -> BookingResult:
         if not cmd.booking_id:
             raise InvalidArgument("booking.booking_id", "is required")
-        cancel = cmd.status is BookingStatus.CANCELED
         with self._lock:
             now = self.clock()
             self._settle(now)
             b = self._s.bookings.get(cmd.booking_id)
             if b is None:
                 raise NotFound("booking", cmd.booking_id)
-            if cancel:
-                if cmd.modifies_slot and self._target_key(b, cmd) != b.slot.key:
+            intent = classify_update(cmd, b.slot, b.status)  # D27: short and whole-booking forms alike
+            if intent.is_cancel:
+                if intent.changes_slot:
                     raise InvalidArgument("booking", "give either status CANCELED or a new slot, not both")
                 return self._cancel(b, now)
-            if cmd.modifies_slot:
+            if intent.is_modify:
                 return self._modify(b, cmd, now)
-            if cmd.status is not None and cmd.status is not b.status:
+            if intent.kind is UpdateKind.BAD_STATUS and cmd.status is not None:
                 raise InvalidArgument("booking.status", f"cannot set status {cmd.status.name}; only CANCELED")
-            if cmd.status is None:
+            if intent.kind is UpdateKind.EMPTY:
                 raise InvalidArgument("booking", "nothing to update: give status CANCELED, or slot.start_sec/"
                                       "slot.duration_sec, or slot.resources.party_size")
             return BookingResult(booking=_view(b))
@@ -430,12 +434,7 @@ class BookingService:
 
     @staticmethod
     def _target_key(b: Booking, cmd: UpdateBookingCommand) -> tuple[str, str, int, int, str, str, int]:
-        old = b.slot
-        return (old.merchant_id, old.service_id,
-                old.start_sec if cmd.start_sec is None else cmd.start_sec,
-                old.duration_sec if cmd.duration_sec is None else cmd.duration_sec,
-                old.staff_id, old.room_id,
-                old.party_size if cmd.party_size is None else cmd.party_size)
+        return target_key(cmd, b.slot)
 
     # -- reads --------------------------------------------------------------------------------------------
 

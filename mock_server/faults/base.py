@@ -13,6 +13,11 @@ Where a fault acts (one of, or both):
 The REST middleware also publishes the request it serves in :data:`REST_REQUEST` (a context variable), so an
 application-layer fault can tell REST from gRPC and see whether the HTTP client is still connected.
 
+Imports go one way: :mod:`.rest`, :mod:`.chaos`, :mod:`.violations` and :mod:`.registry` import this module,
+never the reverse. The REST middleware is built by :mod:`.rest`, which hands its builder to
+:meth:`FaultPlan.use_rest_middleware` when it is imported (the package imports it), so this module needs
+neither aiohttp nor the REST adapter.
+
 Bounds: every wait a fault adds (latency, hang) ends at the latest when :meth:`FaultPlan.close` runs, which
 the server calls first when it shuts down; no task outlives the server.
 """
@@ -31,6 +36,8 @@ from mock_server.app import METHODS, AppError, BookingApp, ErrorCode
 from .spec import FaultSpec, FaultSpecError, split_spec
 
 Handler = Callable[[Any], Awaitable[Any]]
+#: Builds the aiohttp middleware of a plan (:func:`mock_server.faults.rest.make_middleware`).
+MiddlewareFactory = Callable[["FaultPlan"], Any]
 
 #: The aiohttp request being served (None over gRPC): set by the REST middleware.
 REST_REQUEST: contextvars.ContextVar[Any] = contextvars.ContextVar(
@@ -146,6 +153,13 @@ class FaultPlan:
     _rngs: dict[int, random.Random] = field(default_factory=dict)
     _shutdown: asyncio.Event | None = None
     _closed: bool = False
+    #: set by :mod:`.rest` when it is imported: the builder of the REST middleware
+    _rest_middleware_factory: ClassVar[MiddlewareFactory | None] = None
+
+    @classmethod
+    def use_rest_middleware(cls, factory: MiddlewareFactory) -> None:
+        """Called once by :mod:`.rest`: how :meth:`rest_middleware` builds the aiohttp middleware."""
+        cls._rest_middleware_factory = factory
 
     # -- randomness and shutdown --------------------------------------------------------------------------
 
@@ -200,9 +214,12 @@ class FaultPlan:
 
     def rest_middleware(self) -> Any:
         """The aiohttp middleware of the REST-level faults (also publishes :data:`REST_REQUEST`)."""
-        from .rest import make_middleware
-
-        return make_middleware(self)
+        factory = type(self)._rest_middleware_factory
+        if factory is None:
+            raise RuntimeError(
+                "import mock_server.faults (or .faults.rest) before building a REST middleware"
+            )
+        return factory(self)
 
 
 def _interceptor(fault: Fault) -> Callable[[str, Any, Handler], Awaitable[Any]]:

@@ -51,7 +51,6 @@ def _c(
 _BUSINESS_FAILURE_RULES = (
     "create-booking/full-slot-unavailable",
     "create-booking/invalid-slot",
-    "create-booking/new-token-not-earlier-booking",
     "lease/expired",
     "lease/holds-spot",
     "lease/unavailable-slot",
@@ -108,9 +107,16 @@ CASES: tuple[Case, ...] = (
     _c("malformed-500", "http/malformed-json-400"),
     _c("wrong-type-500", "http/wrong-type-400"),
     _c("missing-required-200", "http/missing-required-400", grpc=True),
+    _c("missing-required-500", "http/missing-required-400", grpc=True),
     _c("bad-request-takes-spot", "http/bad-request-no-effect", grpc=True),
     _c("content-type-text", "json/content-type"),
     _c("invalid-enum", "json/response-schema"),
+    _c(
+        "int64-not-numeric",
+        "json/response-schema",
+        "create-booking/echo-slot",
+        why="the answer's duration is not the booked one, so the echo check sees it too",
+    ),
     # --- latency budgets -----------------------------------------------------------------------------------
     _c("slow-bal", "latency/batch-availability-lookup", grpc=True),
     _c(
@@ -148,6 +154,13 @@ CASES: tuple[Case, ...] = (
         why="lease/full-slot judges its CreateLease failure under both rules",
     ),
     _c("failure-with-booking", "failure/other-fields-unset", grpc=True),
+    _c(
+        "failure-with-booking@CreateBooking",
+        "failure/other-fields-unset",
+        "create-booking/invalid-slot",
+        "lease/slot-mismatch-refused",
+        why="those two rules say a refused CreateBooking makes no booking, and the answer shows one",
+    ),
     # --- BatchAvailabilityLookup / CheckAvailability -------------------------------------------------------
     _c(
         "bal-omit-unavailable",
@@ -228,7 +241,6 @@ CASES: tuple[Case, ...] = (
         "create-booking/concurrent-replay",
         "create-booking/concurrent-last-spots",
         "create-booking/full-slot-unavailable",
-        "create-booking/new-token-not-earlier-booking",
         "http/bad-request-no-effect",
         "failure/http-200",
         "bal/one-entry-per-slot-time",
@@ -277,6 +289,7 @@ CASES: tuple[Case, ...] = (
         grpc=True,
     ),
     _c("recancel-error", "update-booking/recancel"),
+    _c("recancel-error=409", "update-booking/recancel", grpc=True),
     _c(
         "unknown-booking-500",
         "update-booking/unknown-booking",
@@ -291,6 +304,7 @@ CASES: tuple[Case, ...] = (
     _c("reschedule-no-take", "update-booking/reschedule-takes-new"),
     _c("reschedule-overbook", "update-booking/reschedule-full-slot"),
     _c("reschedule-not-idempotent", "update-booking/idempotent"),
+    _c("reschedule-new-id", "update-booking/reschedule", grpc=True),
     _c("party-size-ignored", "update-booking/party-size"),
     # --- GetBookingStatus / ListBookings -------------------------------------------------------------------
     _c("status-unmapped", "get-booking-status/known"),

@@ -81,6 +81,9 @@ def make_middleware(plan: FaultPlan) -> Callable[..., Awaitable[web.StreamRespon
     return fault_middleware
 
 
+FaultPlan.use_rest_middleware(make_middleware)
+
+
 def _abort(request: web.Request) -> None:
     """Close the TCP connection at once, without an answer (what the client sees as a dropped connection)."""
     transport = request.transport
@@ -256,6 +259,24 @@ class UnknownMethod200(RestFault):
 
 
 @profile
+class Int64NotNumeric(RestFault):
+    name = "int64-not-numeric"
+    summary = (
+        'CreateBooking answers the booking\'s slot duration_sec as a string that is no number ("an hour")'
+    )
+    default_methods = frozenset({"CreateBooking"})
+
+    async def rest_after(self, request: Any, method: str | None, response: Any) -> Any:
+        data = _json(response)
+        booking = data.get("booking") if isinstance(data, dict) and response.status == 200 else None
+        slot = booking.get("slot") if isinstance(booking, dict) else None
+        if not isinstance(slot, dict):
+            return response
+        slot["durationSec" if "durationSec" in slot else "duration_sec"] = "an hour"
+        return _set_json(response, data)
+
+
+@profile
 class ContentTypeText(RestFault):
     name = "content-type-text"
     summary = "successful POST answers declare Content-Type text/plain (the body is still JSON)"
@@ -314,7 +335,8 @@ def _camel(value: Any) -> Any:
 class FailureWithBooking(AnswerRewrite):
     name = "failure-with-booking"
     summary = (
-        "an UpdateBooking answer with booking_failure also carries the booking (other fields must be unset)"
+        "an UpdateBooking answer with booking_failure also carries the booking (other fields must be unset; "
+        "@CreateBooking: a failed CreateBooking carries one too)"
     )
     default_methods = frozenset({"UpdateBooking"})
 
@@ -323,7 +345,11 @@ class FailureWithBooking(AnswerRewrite):
             return answer
         booking = request.get("booking")
         booking_id = booking.get("booking_id") if isinstance(booking, dict) else None
-        return {**answer, "booking": {"booking_id": str(booking_id or "")}}
+        # a failed CreateBooking has no booking_id of its own: name the booking after its token
+        return {
+            **answer,
+            "booking": {"booking_id": str(booking_id or request.get("idempotency_token") or "")},
+        }
 
 
 class _BalRewrite(AnswerRewrite):

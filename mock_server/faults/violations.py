@@ -31,6 +31,7 @@ from mock_server.domain import (
     SlotQuery,
     UpdateBookingCommand,
 )
+from mock_server.domain.updates import UpdateIntent, UpdateKind, classify_update
 
 from .base import Fault, Handler, profile
 from .spec import FaultSpecError, parse_duration, parse_int
@@ -65,27 +66,52 @@ class _Domain(Fault):
     def now(self) -> float:
         return self.app.service.clock()
 
-    def target_slot(self, before: BookingView, cmd: UpdateBookingCommand) -> InventorySlot | None:
+    def update(self, request: Any) -> tuple[BookingView, UpdateIntent] | None:
+        """The stored booking an UpdateBooking names and what the request asks of it, classified by the
+        domain's own rule (D27: the short and the whole-booking form alike); None for anything else."""
+        if not isinstance(request, UpdateBookingCommand):
+            return None
+        before = self.booking(request.booking_id)
+        if before is None:
+            return None
+        return before, classify_update(request, before.slot, before.status)
+
+    def target_slot(self, intent: UpdateIntent) -> InventorySlot | None:
         """The slot a modify would move the booking to (the domain's own rule, D22)."""
-        old = before.slot
-        key = (
-            old.merchant_id,
-            old.service_id,
-            old.start_sec if cmd.start_sec is None else cmd.start_sec,
-            old.duration_sec if cmd.duration_sec is None else cmd.duration_sec,
-            old.staff_id,
-            old.room_id,
-            old.party_size if cmd.party_size is None else cmd.party_size,
-        )
-        return self.app.service.inventory.exact(key)
+        return self.app.service.inventory.exact(intent.target)
 
 
-def _is_cancel(cmd: Any) -> bool:
-    return isinstance(cmd, UpdateBookingCommand) and cmd.status is BookingStatus.CANCELED
+class _Update(_Domain):
+    """A fault of UpdateBooking: :meth:`change` sees every request on a known booking, with its intent."""
+
+    default_methods = UPDATE
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        found = self.update(request)
+        if found is None or not self.wants(found[1]):
+            return await call_next(request)
+        before, intent = found
+        return await self.change(request, before, intent, call_next)
+
+    def wants(self, intent: UpdateIntent) -> bool:
+        return True
+
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        return await call_next(request)
 
 
-def _is_modify(cmd: Any) -> bool:
-    return isinstance(cmd, UpdateBookingCommand) and cmd.status is None and cmd.modifies_slot
+class _Cancel(_Update):
+    def wants(self, intent: UpdateIntent) -> bool:
+        return intent.is_cancel
+
+
+class _Modify(_Update):
+    """Reschedules and party-size changes, and their repetitions (a no-op that names slot fields)."""
+
+    def wants(self, intent: UpdateIntent) -> bool:
+        return intent.is_modify
 
 
 # ==========================================================================================================
@@ -127,6 +153,25 @@ class MissingRequired200(Fault):
             request.slot is None or request.user is None or not request.idempotency_token
         ):
             return _fail(FailureCause.SLOT_UNAVAILABLE, "cannot book (--fault missing-required-200)")
+        return await call_next(request)
+
+
+@profile
+class MissingRequired500(Fault):
+    name = "missing-required-500"
+    summary = (
+        "a CreateBooking without slot, user_information or idempotency_token is answered HTTP 500 / "
+        "INTERNAL instead of 400 / INVALID_ARGUMENT (the server crashes on the missing field)"
+    )
+    default_methods = CREATE
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        if isinstance(request, CreateBookingCommand) and (
+            request.slot is None or request.user is None or not request.idempotency_token
+        ):
+            raise AppError(
+                ErrorCode.INTERNAL, "internal error: NoneType has no attribute (--fault missing-required-500)"
+            )
         return await call_next(request)
 
 
@@ -855,30 +900,30 @@ class LeaseOverbook(_Domain):
 
 
 @profile
-class CancelWrongStatus(Fault):
+class CancelWrongStatus(_Cancel):
     name = "cancel-wrong-status"
     summary = "a cancel works, but the answer shows the booking still CONFIRMED"
-    default_methods = UPDATE
 
-    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
         result = await call_next(request)
-        if _is_cancel(request) and isinstance(result, BookingResult) and result.booking is not None:
+        if isinstance(result, BookingResult) and result.booking is not None:
             return replace(result, booking=replace(result.booking, status=BookingStatus.CONFIRMED))
         return result
 
 
 @profile
-class CancelNoRelease(_Domain):
+class CancelNoRelease(_Cancel):
     name = "cancel-no-release"
     summary = "a cancelled booking does not give its spot back"
-    default_methods = UPDATE
 
-    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
-        before = self.booking(request.booking_id) if _is_cancel(request) else None
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
         result = await call_next(request)
         if (
-            before is not None
-            and before.status not in RELEASED_STATUSES
+            before.status not in RELEASED_STATUSES
             and isinstance(result, BookingResult)
             and result.booking is not None
             and result.booking.status is BookingStatus.CANCELED
@@ -889,17 +934,28 @@ class CancelNoRelease(_Domain):
 
 
 @profile
-class RecancelError(_Domain):
+class RecancelError(_Cancel):
     name = "recancel-error"
-    summary = "cancelling a cancelled booking answers HTTP 400 / INVALID_ARGUMENT"
-    default_methods = UPDATE
+    summary = (
+        "cancelling a cancelled booking answers HTTP 400 / INVALID_ARGUMENT (recancel-error=409: "
+        "HTTP 409 / ABORTED)"
+    )
+    args_help = "[STATUS] 400 or 409 (default 400)"
+    code = ErrorCode.INVALID_ARGUMENT
 
-    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
-        before = self.booking(request.booking_id) if _is_cancel(request) else None
-        if before is not None and before.status is BookingStatus.CANCELED:
-            raise AppError(
-                ErrorCode.INVALID_ARGUMENT, "the booking is already cancelled (--fault recancel-error)"
-            )
+    def configure(self, args: str) -> None:
+        codes = {400: ErrorCode.INVALID_ARGUMENT, 409: ErrorCode.ABORTED}
+        if args:
+            try:
+                self.code = codes[int(args)]
+            except (ValueError, KeyError):
+                raise FaultSpecError(f"{self.where()}: the status must be 400 or 409") from None
+
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        if before.status is BookingStatus.CANCELED:
+            raise AppError(self.code, "the booking is already cancelled (--fault recancel-error)")
         return await call_next(request)
 
 
@@ -918,19 +974,6 @@ class UnknownBooking500(Fault):
             raise
 
 
-class _Modify(_Domain):
-    default_methods = UPDATE
-
-    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
-        before = self.booking(request.booking_id) if _is_modify(request) else None
-        if before is None:
-            return await call_next(request)
-        return await self.modify(request, before, call_next)
-
-    async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
-        return await call_next(request)
-
-
 def _moved(before: BookingView, result: Any) -> bool:
     return (
         isinstance(result, BookingResult)
@@ -944,7 +987,9 @@ class RescheduleKeepsOld(_Modify):
     name = "reschedule-keeps-old"
     summary = "a reschedule moves the booking but does not free the spot of the old slot"
 
-    async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
         result = await call_next(request)
         if _moved(before, result) and before.slot.spots_open > 0:
             before.slot.spots_open -= 1
@@ -956,7 +1001,9 @@ class RescheduleNoTake(_Modify):
     name = "reschedule-no-take"
     summary = "a reschedule moves the booking but does not take a spot of the new slot"
 
-    async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
         result = await call_next(request)
         if _moved(before, result):
             result.booking.slot.spots_open += 1
@@ -975,8 +1022,11 @@ class RescheduleEchoOld(_Modify):
         super().configure(args)
         self.original: dict[str, InventorySlot] = {}
 
-    async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
-        if request.start_sec is None and request.duration_sec is None:
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        repeat = intent.kind is UpdateKind.NO_OP and before.booking_id in self.original
+        if not (intent.reschedule or repeat):
             return await call_next(request)
         original = self.original.setdefault(before.booking_id, before.slot)
         result = await call_next(request)
@@ -990,8 +1040,10 @@ class RescheduleOverbook(_Modify):
     name = "reschedule-overbook"
     summary = "a reschedule into a full slot succeeds: the new slot's capacity is not checked"
 
-    async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
-        target = self.target_slot(before, request)
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        target = self.target_slot(intent)
         if target is None or target is before.slot or target.spots_open > 0:
             return await call_next(request)
         target.spots_open += 1
@@ -1009,10 +1061,35 @@ class RescheduleNotIdempotent(_Modify):
         "INVALID_ARGUMENT"
     )
 
-    async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
-        if self.target_slot(before, request) is before.slot:
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        if intent.kind is UpdateKind.NO_OP:
             raise AppError(ErrorCode.INVALID_ARGUMENT, "the booking is already at that time")
         return await call_next(request)
+
+
+@profile
+class RescheduleNewId(_Modify):
+    name = "reschedule-new-id"
+    summary = (
+        "a reschedule works, but the answer names the booking by another booking_id (as if it had been "
+        "cancelled and booked anew)"
+    )
+
+    def configure(self, args: str) -> None:
+        super().configure(args)
+        self.moved: set[str] = set()
+
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        result = await call_next(request)
+        repeat = intent.kind is UpdateKind.NO_OP and before.booking_id in self.moved
+        if (intent.reschedule or repeat) and isinstance(result, BookingResult) and result.booking is not None:
+            self.moved.add(before.booking_id)  # a repeat is answered like the first time (D22 idempotent)
+            return replace(result, booking=replace(result.booking, booking_id=f"{before.booking_id}-moved"))
+        return result
 
 
 @profile
@@ -1020,8 +1097,10 @@ class PartySizeIgnored(_Modify):
     name = "party-size-ignored"
     summary = "a party-size change is answered 200 with the booking unchanged"
 
-    async def modify(self, request: UpdateBookingCommand, before: BookingView, call_next: Handler) -> Any:
-        if request.party_size is not None and request.start_sec is None and request.duration_sec is None:
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        if intent.party_size_change and not intent.reschedule:
             return BookingResult(booking=before)
         return await call_next(request)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .conftest import PASSWORD, USER, breaker  # noqa: TID252
+from .conftest import PASSWORD, USER  # noqa: TID252
 
 
 def _plugin_args() -> list[str]:
@@ -68,12 +68,8 @@ def test_scenarios_run_as_pytest_items_with_xdist(
 
 
 def test_a_deviation_fails_its_item(reference: Callable[..., Any], feed_path: Path, tmp_path: Path) -> None:
-    def health_503(c: Any) -> None:
-        if c.op == "HealthCheck":
-            c.status = 503
-
-    with reference() as server, breaker(server.rest_url, after=health_503) as url:
-        proc = _pytest(tmp_path, url, feed_path, "-k", "health or echo")
+    with reference(faults=("health-fail",)) as server:  # HealthCheck answers 503, the rest works
+        proc = _pytest(tmp_path, server.rest_url, feed_path, "-k", "health or echo")
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "health/ok" in proc.stdout and "HTTP 200" in proc.stdout
     assert "1 failed" in proc.stdout
