@@ -46,3 +46,5 @@ class RunConfig:
     scenarios: tuple[Scenario, ...] | None = None  # preloaded (tests); default: load from scenarios/
     #: where "now" comes from (slot lead time, ``${now}`` in scenarios, lease expiry)
     clock: Clock = time.time
+    #: the ledger file of what the run creates (None: none is written); see :mod:`harness.journal`
+    ledger: str | None = None

@@ -77,23 +77,56 @@ class Inventory:
         min_lead_sec: int = 600,
         merchant: str | None = None,
         service: str | None = None,
+        exclude: frozenset[GroupKey] = frozenset(),
     ) -> None:
         slots = list(slots)
         self.all_keys = {(s.merchant_id, s.service_id, s.start_sec) for s in slots}
-        pool = [
-            s
-            for s in slots
-            if s.spots_open > 0
-            and s.start_sec >= now + min_lead_sec
-            and (merchant is None or s.merchant_id == merchant)
-            and (service is None or s.service_id == service)
-        ]
+        #: why feed slots are not candidates: counts by reason (for INCONCLUSIVE verdicts, spec §11 D29)
+        self.left_out: dict[str, int] = {}
+        pool = [s for s in slots if self._usable(s, now + min_lead_sec, merchant, service, exclude)]
+        self.min_lead_sec = min_lead_sec
         pool.sort(key=lambda s: (s.key, s.spots_open))
         random.Random(seed).shuffle(pool)
         self.seed = seed
         self.pool: list[FeedSlot] = pool
         self.used_groups: set[GroupKey] = set()
         self.total_feed_slots = len(self.all_keys)
+
+    def _usable(
+        self,
+        s: FeedSlot,
+        earliest: int,
+        merchant: str | None,
+        service: str | None,
+        exclude: frozenset[GroupKey],
+    ) -> bool:
+        why = None
+        if merchant is not None and s.merchant_id != merchant:
+            why = "other merchant"
+        elif service is not None and s.service_id != service:
+            why = "other service"
+        elif s.start_sec < earliest:
+            why = "past"
+        elif s.spots_open <= 0:
+            why = "full"
+        elif group_key(s) in exclude:
+            why = "taken on the target"
+        if why is not None:
+            self.left_out[why] = self.left_out.get(why, 0) + 1
+        return why is None
+
+    def describe_pool(self) -> str:
+        """One line on what the feed offered: "3 of 850 feed slots usable (600 past, 247 full)"."""
+        total = len(self.pool) + sum(self.left_out.values())
+        parts = [f"{n} {why}" for why, n in sorted(self.left_out.items(), key=lambda kv: -kv[1])]
+        past = (
+            f" (past = starting within --min-lead {self.min_lead_sec} s or earlier)"
+            if "past" in self.left_out
+            else ""
+        )
+        return f"{len(self.pool)} of {total} feed slots usable" + (
+            f" ({', '.join(parts)}){past}" if parts else ""
+        )
 
     def _fits(
         self, s: FeedSlot, req: SlotRequirement, chosen: dict[str, FeedSlot], own: set[GroupKey]

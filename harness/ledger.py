@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.checks import booking_id, describe, failure_cause, is_booking
 from harness.ids import Ids
+from harness.journal import Journal
 from harness.results import CreatedResource, Exchange
 from harness.target_base import Reply, Target
 
@@ -34,9 +35,16 @@ class CreatedItem:
 class CreatedRegistry:
     """Everything the run created on the target (bookings, leases) and every exchange of the run."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Journal | None = None) -> None:
         self.items: dict[tuple[str, str], CreatedItem] = {}
         self.exchanges: list[Exchange] = []  # every exchange of the run except cleanup (method stats)
+        #: the ledger file, written as resources appear, so a killed run's left-overs can be cleaned up
+        self.journal = journal
+
+    def _add(self, item: CreatedItem) -> None:
+        self.items[(item.kind, item.id)] = item
+        if self.journal is not None:
+            self.journal.created(item.kind, item.id, item.scenario_id, slot=item.slot, expires=item.expires)
 
     def observe(self, reply: Reply, scenario_id: str) -> None:
         """Record what a successful reply created (a booking, a lease) or ended (a cancel, a lease consumed
@@ -48,7 +56,7 @@ class CreatedRegistry:
         if op == "CreateBooking" and is_booking(reply):
             bid = booking_id(reply)
             if bid and ("booking", bid) not in self.items:
-                self.items[("booking", bid)] = CreatedItem("booking", bid, scenario_id)
+                self._add(CreatedItem("booking", bid, scenario_id))
             lease_id = (
                 (request.get("lease_ref") or {}).get("lease_id")
                 if isinstance(request.get("lease_ref"), dict)
@@ -68,12 +76,14 @@ class CreatedRegistry:
                 key = ("lease", str(lease["lease_id"]))
                 if key not in self.items:
                     exp = lease.get("lease_expiration_time_sec")
-                    self.items[key] = CreatedItem(
-                        "lease",
-                        key[1],
-                        scenario_id,
-                        slot=(request.get("lease") or {}).get("slot"),
-                        expires=exp if isinstance(exp, int) else 0,
+                    self._add(
+                        CreatedItem(
+                            "lease",
+                            key[1],
+                            scenario_id,
+                            slot=(request.get("lease") or {}).get("slot"),
+                            expires=exp if isinstance(exp, int) else 0,
+                        )
                     )
 
 
@@ -132,6 +142,12 @@ async def cleanup(
         pending = [c for c in created.items.values() if c.kind == "booking" and not c.cancelled]
         leases = [c for c in created.items.values() if c.kind == "lease" and not c.cancelled]
         await asyncio.gather(*(cancel(c) for c in pending), *(release(c) for c in leases))
+    return resources(created, keep)
+
+
+def resources(created: CreatedRegistry, keep: bool) -> tuple[CreatedResource, ...]:
+    """What the run created and whether each was cleaned up (also after an aborted cleanup); every cleaned
+    one is written to the ledger file, so ``bookcheck cleanup`` leaves it alone."""
     out: list[CreatedResource] = []
     for c in sorted(created.items.values(), key=lambda c: (c.scenario_id, c.kind, c.id)):
         note = c.note
@@ -142,4 +158,6 @@ async def cleanup(
                 kind=c.kind, id=c.id, scenario_id=c.scenario_id, cleaned_up=c.cancelled, note=note
             )
         )
+        if c.cancelled and created.journal is not None:
+            created.journal.cleaned(c.kind, c.id, note)
     return tuple(out)

@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
-from booking_protocol.errors import ExitCode
+from booking_protocol.errors import ExitCode as ExitCode  # re-exported: reports import it from here
 
 #: Version of the JSON report layout; bump on any incompatible change (see reports/report.schema.json).
 SCHEMA_VERSION = "1.0"
@@ -84,6 +84,7 @@ class Exchange:
     error: str | None = None         # transport error text when there is no response (timeout, reset, ...)
     scenario_id: str = ""
     step: str = ""
+    sent_at: float | None = None     # epoch seconds on the run's clock when sent (replays: concurrency, waits)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class ScenarioResult:
     duration_ms: float = 0.0
     transport: str = "rest"
     spec: tuple[str, ...] = ()
+    #: every call of the scenario in the order sent, kept when it has a deviation or an error, so a
+    #: reproducer can replay all the steps before the failing one (empty otherwise, to keep reports small)
+    exchanges: tuple[Exchange, ...] = ()
 
     def failing_checks(self, fail_on: str = "error") -> list[CheckResult]:
         """The checks of this scenario that fail the run (see :meth:`CheckResult.fails_run`)."""
@@ -143,6 +147,8 @@ class Rule:
     spec: str
     text: str
     excluded: str | None = None      # reason when the rule cannot be observed over the wire
+    meaning: str | None = None       # what a deviation means for a partner (Google's consequence if known)
+    fix: str | None = None           # how a partner's engineer fixes it
 
     @property
     def severity(self) -> Severity:
@@ -178,6 +184,37 @@ class MethodStats:
     budget_ms: float | None = None   # the latency budget of spec §1.2, when there is one
 
 
+#: the exit code of each verdict (INTERRUPTED: 130 for SIGINT, 143 for SIGTERM, see :func:`exit_code_of`)
+VERDICT_EXIT = {
+    "PASS": ExitCode.OK,
+    "FAIL": ExitCode.DEVIATIONS,
+    "SETUP ERROR": ExitCode.USAGE,
+    "UNREACHABLE": ExitCode.UNREACHABLE,
+    "INCONCLUSIVE": ExitCode.INCONCLUSIVE,
+    "INTERRUPTED": ExitCode.INTERRUPTED,
+}
+
+
+def verdict_of(outcome: str, fails: bool, inconclusive: str | None) -> str:
+    """The verdict of a run that ended with ``outcome`` (see :attr:`RunResult.verdict`)."""
+    if outcome == "unreachable":
+        return "UNREACHABLE"
+    if outcome == "setup-error":
+        return "SETUP ERROR"
+    if outcome == "interrupted":
+        return "INTERRUPTED"
+    if fails:
+        return "FAIL"
+    return "INCONCLUSIVE" if inconclusive else "PASS"
+
+
+def exit_code_of(verdict: str, reason: str | None = None) -> ExitCode:
+    """The process exit code of a verdict; an interrupted run exits 143 when SIGTERM stopped it."""
+    if verdict == "INTERRUPTED" and reason and "SIGTERM" in reason:
+        return ExitCode.TERMINATED
+    return VERDICT_EXIT[verdict]
+
+
 @dataclass(frozen=True)
 class RunResult:
     target: str                      # redacted target URL
@@ -195,6 +232,16 @@ class RunResult:
     baseline: BaselineOutcome = BaselineOutcome()
     fail_on: str = "error"
     schema_version: str = SCHEMA_VERSION
+    #: how the run ended: "completed", "setup-error" (D30: the target cannot be judged with what it was
+    #: given), "unreachable", or "interrupted" (SIGINT/SIGTERM); ``reason`` says why when not completed
+    outcome: str = "completed"
+    reason: str | None = None
+    #: why the run could judge too little to give a verdict (D29), when it could
+    inconclusive: str | None = None
+    #: problems of the data, never of the server: a stale feed (D28), slots the target no longer offers
+    data_warnings: tuple[str, ...] = ()
+    #: the ledger file of what the run created (``bookcheck cleanup LEDGER`` finishes a killed run's cleanup)
+    ledger: str | None = None
 
     def checks(self) -> list[CheckResult]:
         return [c for s in self.scenarios for c in s.checks]
@@ -207,8 +254,15 @@ class RunResult:
         return [c for c in self.checks() if c.fails_run(self.fail_on)]
 
     def fails_run(self) -> bool:
-        """The one verdict of the run: a scenario that fails it, or a stale baseline entry."""
+        """Deviations that fail the run: a scenario that fails it, or a stale baseline entry."""
         return any(s.fails_run(self.fail_on) for s in self.scenarios) or bool(self.baseline.stale)
+
+    @property
+    def verdict(self) -> str:
+        """THE verdict of the run, in one word, from which every output and the exit code derive:
+        UNREACHABLE, SETUP ERROR or INTERRUPTED when it could not finish; FAIL when deviations fail it;
+        INCONCLUSIVE when it judged too little (D29: never a PASS); PASS otherwise."""
+        return verdict_of(self.outcome, self.fails_run(), self.inconclusive)
 
     def to_dict(self) -> dict[str, Any]:
         encoded: dict[str, Any] = _encode(self)
@@ -281,7 +335,11 @@ def result_from_dict(cls: type, data: dict[str, Any]) -> Any:
 
 class RunListener(Protocol):
     """What the runner tells while it works (console progress, live reporters). Results only, no runner
-    internals: a listener may be called from the runner's event loop and must not block for long."""
+    internals: a listener may be called from the runner's event loop and must not block for long.
+
+    Two optional events are called on listeners that define them (the console uses them for progress):
+    ``scenario_started(scenario_id: str)`` when a scenario begins, and ``cleanup_started(count: int)``
+    before the run cancels the ``count`` bookings and leases it created."""
 
     def run_started(self, *, target: str, transport: str, suite: str, total: int) -> None: ...
 

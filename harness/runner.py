@@ -19,400 +19,90 @@ import asyncio
 import datetime as _dt
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from booking_protocol.feed import FeedSlot
 from harness.baseline import apply_baseline
-from harness.catalogue import load_rules, rules_by_id
-from harness.checks import REGISTRY, CheckContext, Verdict, auto_checks, failure_cause
-from harness.errors import ExitCode
-from harness.evidence import with_evidence
-from harness.ids import Ids
+from harness.catalogue import load_rules
+from harness.errors import ExitCode, TargetUnreachable
+from harness.interrupts import CLEANUP_BUDGET_SEC, Interrupts
 from harness.inventory import Inventory
-from harness.ledger import CreatedRegistry, cleanup
+from harness.journal import Journal
+from harness.ledger import CreatedRegistry, cleanup, resources
+from harness.liveslots import allocate_live
+from harness.preflight import SetupError, preflight
 from harness.results import (
     BaselineOutcome,
-    CheckResult,
+    CreatedResource,
     Exchange,
     RunListener,
     RunResult,
     ScenarioResult,
-    Severity,
     Status,
+    exit_code_of,
+    verdict_of,
 )
-from harness.scenario import Scenario, Step
-from harness.scenario_base import PYTHON_SCENARIOS, ScenarioStopped
-from harness.selection import allocate, select_scenarios, skip_reason
+from harness.scenario import Scenario
+from harness.scenario_base import ScenarioStopped
+from harness.scenario_run import ScenarioRun, run_scenario
+from harness.selection import Allocation, select_scenarios, skip_reason
 from harness.stats import method_stats
-from harness.target_base import Reply, Target
+from harness.target_base import Target
 from harness.targets import make_target
-from harness.templates import Unresolved, resolve, resolve_int
+from harness.verdict import inconclusive_reason
 
 if TYPE_CHECKING:  # RunConfig lives in harness.config; it is not re-exported from here
     from harness.config import RunConfig
 
-#: Upper bound of copies in one ``times:``/``concurrent:`` step (keeps every scenario bounded).
-MAX_COPIES = 32
-
-
-# ------------------------------------------------------------------------------------------------------
-# one scenario
-# ------------------------------------------------------------------------------------------------------
-
-
-class ScenarioRun:
-    """The state of one running scenario: its slots, users, tokens, replies and verdicts.
-
-    Python scenarios use :meth:`call` and :meth:`expect` (or :meth:`verdict`) exactly as data steps do.
-    """
-
-    def __init__(
-        self,
-        scenario: Scenario,
-        target: Target,
-        slots: dict[str, FeedSlot],
-        ids: Ids,
-        created: CreatedRegistry,
-        inventory: Inventory,
-        config: RunConfig,
-    ) -> None:
-        self.scenario = scenario
-        self.target = target
-        self.transport = target.transport
-        self.has_credentials = config.target.credentials is not None
-        self.slots = slots
-        self.ids = ids
-        self.created = created
-        self.inventory = inventory
-        self.config = config
-        self.replies: dict[str, list[Reply]] = {}
-        self.requests: dict[str, Any] = {}
-        self.order: list[str] = []
-        self.exchanges: list[Exchange] = []
-        self.results: list[CheckResult] = []
-        self._auto: dict[str, list[tuple[Verdict, str]]] = {}
-
-    # --- TemplateScope / ScenarioView -----------------------------------------------------------------
-    def slot(self, name: str) -> FeedSlot:
-        try:
-            return self.slots[name]
-        except KeyError:
-            raise Unresolved(f"the scenario has no slot {name!r}") from None
-
-    def now(self) -> int:
-        """The run's clock, in whole epoch seconds (``${now}`` in scenario files)."""
-        return int(self.config.clock())
-
-    def unknown_start(self, name: str) -> int:
-        return self.inventory.unknown_start(self.slot(name))
-
-    def user(self, name: str) -> dict[str, Any]:
-        return self.ids.user(name)
-
-    def token(self, name: str) -> str:
-        return self.ids.token(name)
-
-    def step_reply(self, step_id: str) -> Reply:
-        replies = self.replies.get(step_id)
-        if not replies:
-            raise Unresolved(f"step {step_id!r} has not run")
-        return replies[0]
-
-    def step_replies(self, step_id: str) -> list[Reply]:
-        return self.replies.get(step_id, [])
-
-    def step_request(self, step_id: str) -> Any:
-        return self.requests.get(step_id)
-
-    # --- calls --------------------------------------------------------------------------------------
-    async def call(
-        self,
-        step_id: str,
-        operation: str,
-        body: Any = None,
-        *,
-        auth: str = "default",
-        raw: bytes | None = None,
-        path: str | None = None,
-    ) -> Reply:
-        if raw is not None and self.transport != "rest":
-            raise ScenarioStopped("raw request bodies are REST-only", skip=True)
-        sent_at = self.config.clock()
-        reply = await self.target.call(operation, body, auth=auth, raw=raw, path=path)
-        ex = reply.exchange
-        ex = Exchange(
-            operation=ex.operation,
-            transport=ex.transport,
-            request=ex.request,
-            response=ex.response,
-            elapsed_ms=ex.elapsed_ms,
-            error=ex.error,
-            scenario_id=self.scenario.id,
-            step=step_id,
-            sent_at=sent_at,
-        )
-        reply = Reply(
-            exchange=ex,
-            status=reply.status,
-            body=reply.body,
-            raw=reply.raw,
-            is_json=reply.is_json,
-            content_type=reply.content_type,
-        )
-        self.exchanges.append(ex)
-        self.created.exchanges.append(ex)
-        self.created.observe(reply, self.scenario.id)
-        if step_id not in self.replies:
-            self.replies[step_id] = []
-            self.order.append(step_id)
-            self.requests[step_id] = body
-        self.replies[step_id].append(reply)
-        for v in auto_checks(reply, auth=auth, has_credentials=self.has_credentials):
-            self._auto.setdefault(v.rule_id, []).append((v, step_id))
-        if operation == "UpdateBooking" and failure_cause(reply) == "OUTSIDE_CANCELLATION_WINDOW":
-            # D21: a cancel past the merchant's cutoff may be refused; the harness cannot know the cutoff,
-            # so it never fails a server for it: the scenario is skipped with the reason instead.
-            raise ScenarioStopped(
-                f"step {step_id!r}: the server refused with OUTSIDE_CANCELLATION_WINDOW (its cancellation "
-                f"cutoff covers slots starting {self.config.min_lead_sec} s or more from now; use --min-lead "
-                "to pick later slots)",
-                skip=True,
-            )
-        return reply
-
-    async def call_many(
-        self, step_id: str, operation: str, bodies: list[Any], *, concurrent: bool, auth: str = "default"
-    ) -> list[Reply]:
-        if concurrent:
-            return list(await asyncio.gather(*(self.call(step_id, operation, b, auth=auth) for b in bodies)))
-        return [await self.call(step_id, operation, b, auth=auth) for b in bodies]
-
-    # --- verdicts -----------------------------------------------------------------------------------
-    def expect(self, step_id: str, name: str, **args: Any) -> None:
-        reg = REGISTRY[name]
-        ctx = CheckContext(
-            scenario=self,
-            step_id=step_id,
-            replies=self.replies.get(step_id, []),
-            request=self.requests.get(step_id),
-        )
-        if not ctx.replies:
-            raise ScenarioStopped(f"step {step_id!r} has no reply to judge")
-        for v in reg.fn(ctx, **args):
-            self.verdict(step_id, v)
-
-    def verdict(self, step_id: str, v: Verdict) -> None:
-        self.results.append(self._to_result(step_id, v))
-
-    def _to_result(self, step_id: str, v: Verdict) -> CheckResult:
-        rule = rules_by_id()[v.rule_id]
-        sev = rule.severity
-        status = Status.PASS if v.ok else (Status.FAIL if sev == Severity.ERROR else Status.WARN)
-        passed = CheckResult(
-            rule_id=rule.id,
-            status=status,
-            severity=sev,
-            spec=rule.spec,
-            scenario_id=self.scenario.id,
-            step=step_id,
-            message=v.message,
-            expected=v.expected,
-        )
-        if v.ok:
-            return passed
-        own = list(v.evidence) if v.evidence is not None else self.replies.get(step_id, [])[:3]
-        steps_before = list(v.related_steps) or [s for s in self.order if s != step_id]
-        earlier = [self.replies[s][0].exchange for s in steps_before if self.replies.get(s)]
-        target = self.config.target
-        return with_evidence(
-            passed,
-            v.actual,
-            [r.exchange for r in own],
-            earlier,
-            insecure=target.insecure,
-            ca_file=target.ca_file,
-        )
-
-    def flush_auto(self) -> None:
-        """One PASS per automatic rule per scenario, or one FAIL per offending reply (at most 3)."""
-        for rule_id in sorted(self._auto):
-            items = self._auto[rule_id]
-            bad = [(v, s) for v, s in items if not v.ok]
-            if not bad:
-                v, s = items[0]
-                self.results.append(self._to_result(s, Verdict(rule_id, True, v.message, v.expected)))
-                continue
-            for v, s in bad[:3]:
-                self.results.append(
-                    self._to_result(
-                        s, Verdict(rule_id, False, v.message, v.expected, v.actual, v.evidence, ())
-                    )
-                )
-
-    # --- data steps ---------------------------------------------------------------------------------
-    async def run_step(self, step: Step) -> None:
-        copies, concurrent = 1, False
-        if step.times is not None:
-            copies = resolve_int(step.times, self)
-        if step.concurrent is not None:
-            copies, concurrent = resolve_int(step.concurrent, self), True
-        if copies > MAX_COPIES:
-            raise ScenarioStopped(f"step {step.id!r} asks for {copies} copies (at most {MAX_COPIES})")
-        if copies <= 0:
-            return
-        if step.raw is not None:
-            raw = resolve(step.raw, self).encode()
-            await self.call(step.id, step.call, None, auth=step.auth, raw=raw, path=step.path)
-            self.requests[step.id] = step.raw
-        elif step.times is None and step.concurrent is None:
-            body = resolve(step.request, self)
-            await self.call(step.id, step.call, body, auth=step.auth, path=step.path)
-        else:
-            bodies = [resolve(step.request, self, copy=i) for i in range(copies)]
-            await self.call_many(step.id, step.call, bodies, concurrent=concurrent, auth=step.auth)
-            self.requests[step.id] = bodies[0]
-        for e in step.expect:
-            args = {k: (resolve(v, self) if k not in ("user",) else v) for k, v in e.args.items()}
-            if "exactly" in args:
-                args["exactly"] = resolve_int(e.args["exactly"], self)
-            self.expect(step.id, e.name, **args)
-
-
-# ------------------------------------------------------------------------------------------------------
-# the run
-# ------------------------------------------------------------------------------------------------------
-
-
-def _worst(results: Iterable[CheckResult]) -> Status:
-    statuses = {r.status for r in results}
-    for s in (Status.ERROR, Status.FAIL, Status.WARN):
-        if s in statuses:
-            return s
-    return Status.PASS
-
-
-async def _run_one(
-    s: Scenario,
-    target: Target,
-    slots: dict[str, FeedSlot] | str | None,
-    config: RunConfig,
-    created: CreatedRegistry,
-    inventory: Inventory,
-    nonce: str,
-) -> ScenarioResult:
-    t0 = time.perf_counter()
-    reason = skip_reason(s, config, target.transport)
-    if reason is None and isinstance(slots, str):
-        reason = slots
-    if reason is not None:
-        return ScenarioResult(
-            scenario_id=s.id,
-            title=s.title,
-            transport=target.transport,
-            spec=s.spec,
-            status=Status.SKIP,
-            reason=reason,
-        )
-    run = ScenarioRun(
-        s,
-        target,
-        slots if isinstance(slots, dict) else {},
-        Ids(config.seed, nonce, s.id),
-        created,
-        inventory,
-        config,
-    )
-    stop: str | None = None
-    status_override: Status | None = None
-    try:
-        if s.python:
-            await PYTHON_SCENARIOS[s.python](run)
-        else:
-            for step in s.steps:
-                await run.run_step(step)
-    except ScenarioStopped as exc:
-        stop = exc.reason
-        if exc.skip:
-            status_override = Status.SKIP
-    except Unresolved as exc:
-        stop = f"stopped: {exc}"
-    except Exception as exc:  # a bug of the harness or of a scenario: ERROR, never a crash of the run
-        stop = f"harness error: {type(exc).__name__}: {exc}"
-        status_override = Status.ERROR
-    run.flush_auto()
-    results = tuple(run.results)
-    status = _worst(results)
-    if status_override is Status.SKIP and status == Status.PASS:
-        status = Status.SKIP
-    elif status_override is Status.ERROR:
-        status = Status.ERROR
-    elif stop and status == Status.PASS:
-        status = Status.ERROR  # stopped without a deviation explaining why
-    return ScenarioResult(
-        scenario_id=s.id,
-        title=s.title,
-        transport=target.transport,
-        spec=s.spec,
-        status=status,
-        checks=results,
-        reason=stop,
-        duration_ms=(time.perf_counter() - t0) * 1000.0,
-        # every call, for reproducers, only where there is something to reproduce or explain
-        exchanges=tuple(run.exchanges) if status in (Status.FAIL, Status.WARN, Status.ERROR) else (),
-    )
-
 
 def exit_code_for(scenarios: Sequence[ScenarioResult], baseline: BaselineOutcome, fail_on: str) -> ExitCode:
-    """The process exit code of a finished run, from the one verdict rule of :mod:`harness.results`."""
+    """The exit code of a completed run's deviations, from the one verdict rule of :mod:`harness.results`."""
     if any(sr.fails_run(fail_on) for sr in scenarios) or baseline.stale:
         return ExitCode.DEVIATIONS
     return ExitCode.OK
 
 
-async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunResult:
-    """Run the suite. Raises :class:`TargetUnreachable` when the target cannot be reached at all."""
+async def arun(
+    config: RunConfig, listeners: Sequence[RunListener] = (), *, interrupts: Interrupts | None = None
+) -> RunResult:
+    """Run the suite and return its result; never raises for the target's sake.
+
+    Order: preflight (§11 D30: a target that cannot be judged ends as one setup error or "unreachable"),
+    slot allocation confirmed on the target (D28), the scenarios, the cleanup, the verdict (INCONCLUSIVE when
+    the run judged too little, D29). With ``interrupts``, SIGINT/SIGTERM stop the run between scenarios and
+    the cleanup is bounded (:mod:`harness.interrupts`)."""
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     to_allocate, scenarios = select_scenarios(config)
     nonce = config.nonce or secrets.token_hex(4)
     target = make_target(config.target)
-    inventory = Inventory(
-        config.feed or [],
-        seed=config.seed,
-        now=int(config.clock()),
-        min_lead_sec=config.min_lead_sec,
-        merchant=config.merchant,
-        service=config.service,
-    )
-    allocation = allocate(to_allocate, inventory, config, target.transport)
-    created = CreatedRegistry()
+    journal = Journal(config.ledger, target=target.url) if config.ledger else None
+    created = CreatedRegistry(journal)
+    session = _Session(config, target, created, nonce, listeners, interrupts)
     for li in listeners:
         li.run_started(
             target=target.url, transport=target.transport, suite=config.suite, total=len(scenarios)
         )
+    if interrupts is not None:
+        interrupts.install(asyncio.get_running_loop())
     try:
-        await target.preflight()
-        sem = asyncio.Semaphore(max(1, config.workers))
-
-        async def guarded(s: Scenario) -> ScenarioResult:
-            async with sem:
-                _tell(listeners, "scenario_started", s.id)
-                res = await _run_one(s, target, allocation.get(s.id), config, created, inventory, nonce)
-            for li in listeners:
-                li.scenario_finished(res)
-            return res
-
-        results = await asyncio.gather(*(guarded(s) for s in scenarios))
-        exchanges = list(created.exchanges)
-        if not config.keep_bookings:
-            _tell(listeners, "cleanup_started", sum(1 for i in created.items.values() if not i.cancelled))
-        resources = await cleanup(target, created, config.keep_bookings, nonce, config.clock)
+        await session.run(to_allocate, scenarios)
     finally:
         await target.close()
-    ordered = sorted(results, key=lambda r: r.scenario_id)
-    ordered_t, outcome = apply_baseline(ordered, config.baseline)
-    code = exit_code_for(ordered_t, outcome, config.fail_on)
+        if interrupts is not None:
+            interrupts.uninstall()
+        if journal is not None:
+            journal.close()
+    ordered_t, baseline = apply_baseline(
+        sorted(session.results, key=lambda r: r.scenario_id), config.baseline
+    )
+    inconclusive = None
+    if session.outcome == "completed":
+        inconclusive = inconclusive_reason(
+            scenarios, session.data_skips, session.capability_skips, session.pool
+        )
+    fails = any(sr.fails_run(config.fail_on) for sr in ordered_t) or bool(baseline.stale)
+    verdict = verdict_of(session.outcome, fails, inconclusive)
     result = RunResult(
         target=target.url,
         transport=target.transport,
@@ -422,16 +112,148 @@ async def arun(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunR
         duration_ms=(time.perf_counter() - t0) * 1000.0,
         scenarios=ordered_t,
         rules=load_rules(),
-        exit_code=code,
+        exit_code=exit_code_of(verdict, session.reason),
         tool_version=config.tool_version,
-        created=resources,
-        methods=method_stats(ordered_t, exchanges),
-        baseline=outcome,
+        created=session.resources,
+        methods=method_stats(ordered_t, session.exchanges),
+        baseline=baseline,
         fail_on=config.fail_on,
+        outcome=session.outcome,
+        reason=session.reason,
+        inconclusive=inconclusive,
+        data_warnings=session.warnings,
+        ledger=config.ledger,
     )
     for li in listeners:
         li.run_finished(result)
     return result
+
+
+class _Session:
+    """The phases of one run against one target, and what each learnt (for the result)."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        target: Target,
+        created: CreatedRegistry,
+        nonce: str,
+        listeners: Sequence[RunListener],
+        interrupts: Interrupts | None,
+    ) -> None:
+        self.config, self.target, self.created, self.nonce = config, target, created, nonce
+        self.listeners, self.interrupts = listeners, interrupts
+        self.outcome: str = "completed"
+        self.reason: str | None = None
+        self.results: list[ScenarioResult] = []
+        self.resources: tuple[CreatedResource, ...] = ()
+        self.exchanges: list[Exchange] = []
+        self.warnings: tuple[str, ...] = ()
+        self.data_skips: dict[str, str] = {}
+        self.capability_skips: dict[str, str] = {}
+        self.pool = ""
+
+    async def run(self, to_allocate: list[Scenario], scenarios: list[Scenario]) -> None:
+        config, target = self.config, self.target
+        try:
+            await preflight(
+                target,
+                has_credentials=config.target.credentials is not None,
+                feed=config.feed or (),
+                availability=config.profile.availability,
+                seed=config.seed,
+            )
+            allocation, inventory, self.warnings = await allocate_live(to_allocate, config, target)
+        except TargetUnreachable as exc:
+            self.outcome, self.reason = "unreachable", str(exc)
+            return
+        except SetupError as exc:
+            self.outcome, self.reason = "setup-error", str(exc)
+            return
+        self.pool = inventory.describe_pool()
+        for s in scenarios:
+            why = skip_reason(s, config, target.transport)
+            if why is not None:
+                self.capability_skips[s.id] = why
+            elif isinstance(allocation.get(s.id), str):
+                self.data_skips[s.id] = str(allocation[s.id])
+        self.results = await self._scenarios(scenarios, allocation, inventory)
+        self.exchanges = list(self.created.exchanges)
+        if self.interrupts is not None and self.interrupts.signal:
+            self.outcome, self.reason = "interrupted", f"interrupted by {self.interrupts.signal}"
+        await self._cleanup()
+
+    async def _scenarios(
+        self, scenarios: list[Scenario], allocation: Allocation, inventory: Inventory
+    ) -> list[ScenarioResult]:
+        sem = asyncio.Semaphore(max(1, self.config.workers))
+        stop = self.interrupts.first if self.interrupts is not None else asyncio.Event()
+
+        async def guarded(s: Scenario) -> ScenarioResult:
+            async with sem:
+                if stop.is_set():
+                    return _not_run(s, self.target.transport, self.interrupts)
+                _tell(self.listeners, "scenario_started", s.id)
+                res = await run_scenario(
+                    s, self.target, allocation.get(s.id), self.config, self.created, inventory, self.nonce
+                )
+            for li in self.listeners:
+                li.scenario_finished(res)
+            return res
+
+        tasks = [asyncio.ensure_future(guarded(s)) for s in scenarios]
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        while not stopper.done() and not all(t.done() for t in tasks):
+            await asyncio.wait(
+                [*[t for t in tasks if not t.done()], stopper], return_when=asyncio.FIRST_COMPLETED
+            )
+        stopper.cancel()
+        for t in tasks:
+            t.cancel()  # no-op for finished ones; an interrupted run stops the scenarios in flight
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return [
+            t.result() if not t.cancelled() else _not_run(s, self.target.transport, self.interrupts)
+            for s, t in zip(scenarios, tasks, strict=True)
+        ]
+
+    async def _cleanup(self) -> None:
+        """Cancel what the run created. Unbounded in a normal run; once interrupted, bounded by
+        :data:`CLEANUP_BUDGET_SEC` and aborted by a second signal (what is left is reported)."""
+        config, created = self.config, self.created
+        if not config.keep_bookings:
+            _tell(
+                self.listeners, "cleanup_started", sum(1 for i in created.items.values() if not i.cancelled)
+            )
+        job = asyncio.ensure_future(
+            cleanup(self.target, created, config.keep_bookings, self.nonce, config.clock)
+        )
+        if self.interrupts is None:
+            self.resources = await job
+            return
+        abort = asyncio.ensure_future(self.interrupts.second.wait())
+        budget = CLEANUP_BUDGET_SEC if self.interrupts.signal else None
+        done, _ = await asyncio.wait([job, abort], timeout=budget, return_when=asyncio.FIRST_COMPLETED)
+        abort.cancel()
+        if job in done:
+            self.resources = job.result()
+            return
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
+        self.resources = resources(created, config.keep_bookings)
+        if self.interrupts.signal:
+            self.reason = f"{self.reason}; cleanup aborted" if self.reason else "cleanup aborted"
+
+
+def _not_run(s: Scenario, transport: str, interrupts: Interrupts | None) -> ScenarioResult:
+    why = (
+        f"not run: the run was interrupted ({interrupts.signal})"
+        if interrupts and interrupts.signal
+        else "not run"
+    )
+    return ScenarioResult(
+        scenario_id=s.id, title=s.title, transport=transport, spec=s.spec, status=Status.SKIP, reason=why
+    )
 
 
 def _tell(listeners: Sequence[RunListener], event: str, *args: Any) -> None:
@@ -443,13 +265,14 @@ def _tell(listeners: Sequence[RunListener], event: str, *args: Any) -> None:
             hook(*args)
 
 
-def run(config: RunConfig, listeners: Sequence[RunListener] = ()) -> RunResult:
+def run(
+    config: RunConfig, listeners: Sequence[RunListener] = (), *, interrupts: Interrupts | None = None
+) -> RunResult:
     """Blocking form of :func:`arun`."""
-    return asyncio.run(arun(config, listeners))
+    return asyncio.run(arun(config, listeners, interrupts=interrupts))
 
 
 __all__ = [
-    "MAX_COPIES",
     "ScenarioRun",
     "ScenarioStopped",
     "arun",

@@ -46,12 +46,17 @@ def skip_reason(s: Scenario, config: RunConfig, transport: str) -> str | None:
     return None
 
 
+#: slots by name for each scenario id; None when the scenario is skipped anyway; the reason when the feed
+#: has no slot that fits
+Allocation = dict[str, dict[str, FeedSlot] | str | None]
+
+
 def allocate(
     scenarios: list[Scenario], inventory: Inventory, config: RunConfig, transport: str
-) -> dict[str, dict[str, FeedSlot] | str | None]:
+) -> Allocation:
     """Slots by name for each scenario id; None for a scenario that is skipped anyway, or the reason (a
     string) when the feed has no slot that fits."""
-    out: dict[str, dict[str, FeedSlot] | str | None] = {}
+    out: Allocation = {}
     for s in scenarios:  # sorted by id: deterministic, independent of --workers
         if skip_reason(s, config, transport) is not None:
             out[s.id] = None
