@@ -17,7 +17,7 @@ the preflight and is judged as usual. Its calls belong to no scenario and are ne
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from booking_protocol.errors import TargetUnreachable, UsageError
@@ -37,10 +37,18 @@ class SetupError(UsageError):
         self.problem, self.hint = problem, hint
 
 
+#: books one slot (and cancels it at once); True when the booking was made. Given by the runner, which
+#: records what it creates in the run's ledger.
+BookingProbe = Callable[[FeedSlot], Awaitable[bool]]
+
+
 @dataclass(frozen=True)
 class PreflightResult:
-    """What the preflight learnt; ``warnings`` are data warnings for the report (never deviations)."""
+    """What the preflight learnt. ``availability_trusted`` is False when the availability method said that
+    no open feed slot is available although one could be booked: the scenarios then judge that method, and
+    live slot confirmation (D28) does not rely on it. ``warnings`` are data warnings, never deviations."""
 
+    availability_trusted: bool = True
     warnings: tuple[str, ...] = ()
 
 
@@ -51,6 +59,7 @@ async def preflight(
     feed: Sequence[FeedSlot] = (),
     availability: str = "bal",
     seed: int = 0,
+    book: BookingProbe | None = None,
 ) -> PreflightResult:
     """Raise :class:`TargetUnreachable` or :class:`SetupError` when the target cannot be judged."""
     health = await target.call("HealthCheck")
@@ -63,7 +72,7 @@ async def preflight(
     _judge_base_path(target, health, probe)
     _judge_booking_server(target, health, probe)
     if feed:
-        await _judge_feed(target, feed, availability, seed)
+        return await _judge_feed(target, feed, availability, seed, book)
     return PreflightResult()
 
 
@@ -130,17 +139,30 @@ def _judge_booking_server(target: Target, health: Reply, probe: Reply) -> None:
     )
 
 
-async def _judge_feed(target: Target, feed: Sequence[FeedSlot], availability: str, seed: int) -> None:
+async def _judge_feed(
+    target: Target, feed: Sequence[FeedSlot], availability: str, seed: int, book: BookingProbe | None
+) -> PreflightResult:
     """At least one open feed slot must be available on the target; otherwise the feed describes another
-    merchant (or a sandbox that is entirely booked), and every slot scenario would fail for want of data."""
+    merchant (or a sandbox that is booked out), and every slot scenario would fail for want of data. Before
+    calling that a setup mistake, one of the slots is booked: if that works, the availability method is
+    wrong, which is the server's business (judged by the scenarios), not the user's."""
     open_slots = [s for s in feed if s.spots_open > 0]
     if not open_slots:
-        return  # the run itself reports this as INCONCLUSIVE (D29): a data problem, not a setup one
+        return PreflightResult()  # the run itself reports this as INCONCLUSIVE (D29): a data problem
     sample = random.Random(seed).sample(open_slots, min(SAMPLE_SLOTS, len(open_slots)))
     for merchant in sorted({s.merchant_id for s in sample}):
         mine = [s for s in sample if s.merchant_id == merchant]
         if await _any_available(target, merchant, mine, availability):
-            return
+            return PreflightResult()
+    if book is not None and await book(sample[0]):
+        return PreflightResult(
+            availability_trusted=False,
+            warnings=(
+                f"the availability method said none of {len(sample)} open feed slots is available, yet "
+                "one could be booked: live slot confirmation was not used; the availability scenarios "
+                "judge the method",
+            ),
+        )
     merchants = ", ".join(sorted({s.merchant_id for s in sample})[:3])
     raise SetupError(
         f"none of {len(sample)} open slots of the feed (merchants {merchants}) is available on {target.url}",

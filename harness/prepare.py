@@ -23,8 +23,8 @@ from harness.baseline import load_baseline
 from harness.config import RunConfig
 from harness.errors import UsageError
 from harness.profile import TargetProfile, load_profile
-from harness.selection import select_scenarios
 from harness.scenario import load_scenarios
+from harness.selection import select_scenarios
 from harness.targets import Credentials, TargetOptions
 
 #: The profile fields a command may set one by one (flags such as ``--leases``), over ``--profile FILE``.
@@ -99,6 +99,8 @@ def prepare(
         if not Path(f).is_file():
             raise UsageError(f"--scenario-file {f}: no such file")
     feed = list(feed_slots) if feed_slots is not None else load_feed(options.feed)
+    if feed is not None:
+        check_filters(feed, options.merchant, options.service)
     config = RunConfig(
         target=target,
         feed=feed,
@@ -181,6 +183,18 @@ def load_feed(path: str | None) -> list[FeedSlot] | None:
     return feed
 
 
+def check_filters(feed: Sequence[FeedSlot], merchant: str | None, service: str | None) -> None:
+    """A ``--merchant`` or ``--service`` that matches no slot of the feed is a typo: say which ids exist."""
+    for flag, value, ids in (
+        ("--merchant", merchant, {s.merchant_id for s in feed}),
+        ("--service", service, {s.service_id for s in feed if merchant is None or s.merchant_id == merchant}),
+    ):
+        if value is not None and value not in ids:
+            known = sorted(ids)
+            shown = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
+            raise UsageError(f"{flag} {value!r} matches no slot of the feed (it has: {shown or 'none'})")
+
+
 def target_transport(url: str) -> str:
     """``grpc`` for grpc:// and grpcs:// targets, else ``rest``."""
     return "grpc" if url.lower().startswith("grpc") else "rest"
@@ -239,6 +253,7 @@ __all__ = [
     "SUITES",
     "build_profile",
     "check_feed_given",
+    "check_filters",
     "check_scenario_patterns",
     "load_feed",
     "prepare",

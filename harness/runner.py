@@ -22,14 +22,17 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from booking_protocol.feed import FeedSlot
 from harness.baseline import apply_baseline
 from harness.catalogue import load_rules
+from harness.checks import booking_id, is_booking
 from harness.errors import ExitCode, TargetUnreachable
+from harness.ids import Ids
 from harness.interrupts import CLEANUP_BUDGET_SEC, Interrupts
 from harness.inventory import Inventory
 from harness.journal import Journal
 from harness.ledger import CreatedRegistry, cleanup, resources
-from harness.liveslots import allocate_live
+from harness.liveslots import allocate_live, make_inventory
 from harness.preflight import SetupError, preflight
 from harness.results import (
     BaselineOutcome,
@@ -45,10 +48,11 @@ from harness.results import (
 from harness.scenario import Scenario
 from harness.scenario_base import ScenarioStopped
 from harness.scenario_run import ScenarioRun, run_scenario
-from harness.selection import Allocation, select_scenarios, skip_reason
+from harness.selection import Allocation, allocate, select_scenarios, skip_reason
 from harness.stats import method_stats
 from harness.target_base import Target
 from harness.targets import make_target
+from harness.templates import slot_json
 from harness.verdict import inconclusive_reason
 
 if TYPE_CHECKING:  # RunConfig lives in harness.config; it is not re-exported from here
@@ -156,14 +160,20 @@ class _Session:
     async def run(self, to_allocate: list[Scenario], scenarios: list[Scenario]) -> None:
         config, target = self.config, self.target
         try:
-            await preflight(
+            checked = await preflight(
                 target,
                 has_credentials=config.target.credentials is not None,
                 feed=config.feed or (),
                 availability=config.profile.availability,
                 seed=config.seed,
+                book=self._probe_booking,
             )
-            allocation, inventory, self.warnings = await allocate_live(to_allocate, config, target)
+            if checked.availability_trusted:
+                allocation, inventory, warnings = await allocate_live(to_allocate, config, target)
+            else:
+                inventory = make_inventory(config)
+                allocation, warnings = allocate(to_allocate, inventory, config, target.transport), ()
+            self.warnings = checked.warnings + warnings
         except TargetUnreachable as exc:
             self.outcome, self.reason = "unreachable", str(exc)
             return
@@ -182,6 +192,22 @@ class _Session:
         if self.interrupts is not None and self.interrupts.signal:
             self.outcome, self.reason = "interrupted", f"interrupted by {self.interrupts.signal}"
         await self._cleanup()
+
+    async def _probe_booking(self, slot: FeedSlot) -> bool:
+        """The preflight's one booking (then cancelled at once), recorded like any other the run makes."""
+        ids = Ids(self.config.seed, self.nonce, "preflight")
+        body = {
+            "slot": slot_json(slot),
+            "user_information": ids.user("probe"),
+            "idempotency_token": ids.token("probe"),
+        }
+        reply = await self.target.call("CreateBooking", body)
+        self.created.observe(reply, "preflight")
+        if not is_booking(reply):
+            return False
+        cancel = {"booking": {"booking_id": booking_id(reply), "status": "CANCELED"}}
+        self.created.observe(await self.target.call("UpdateBooking", cancel), "preflight")
+        return True
 
     async def _scenarios(
         self, scenarios: list[Scenario], allocation: Allocation, inventory: Inventory

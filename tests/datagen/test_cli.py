@@ -86,7 +86,9 @@ def test_generate_users_to_stdout() -> None:
 def test_usage_error_in_a_real_process_is_one_line_and_exit_2(tmp_path: Path) -> None:
     run = bookcheck("validate-feed", str(tmp_path / "nope.json"))
     assert run.returncode == 2
-    assert run.stderr.strip() == f"bookcheck: error: {tmp_path / 'nope.json'}: no such file or directory"
+    assert (
+        run.stderr.strip() == f"bookcheck validate-feed: {tmp_path / 'nope.json'}: no such file or directory"
+    )
 
 
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,9 +101,9 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Cap
     ):
         assert _main(*args) == 2, args
         err = capsys.readouterr().err
-        assert err.strip().splitlines()[-1].startswith(("bookcheck: error:", "bookcheck generate: error:")), (
-            err
-        )
+        assert (
+            err.strip().splitlines()[-1].startswith(("bookcheck validate-feed: ", "bookcheck generate: "))
+        ), err
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert _main("generate", "--merchants", "1", "--out", str(blocker / "sub")) == 2
