@@ -1,8 +1,10 @@
-"""Fixtures of the harness tests: a generated feed, the reference server in-process, and a *breaker* proxy.
+"""Fixtures of the harness tests: a generated feed and the reference server in-process.
 
-The breaker is a small aiohttp reverse proxy in front of the reference server that changes exactly one
-behaviour (a response field, a status, a delay...). It is how these tests show that each check fires on a
-single broken behaviour, while the reference server itself (and each of its allowed-choice options) passes.
+To break one behaviour of the server on purpose, start it with a fault profile:
+``reference(faults=("health-fail",))`` (``ServerConfig.faults``, as ``bookcheck serve --fault``;
+docs/faults.md lists them). The *breaker* proxy below is retired: it stays only until ``test_cli.py`` has
+moved its last two uses to profiles (``everything_500`` → ``error-rate=1:500``, ``health_503`` →
+``health-fail``); delete it then.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from aiohttp import ClientSession, web
 from timebase import FEED_START, pinned_clock
 
 from booking_protocol.feed import FeedSlot, load_availability_feed
+from harness.config import RunConfig
 from harness.profile import TargetProfile
 from harness.results import RunResult
-from harness.runner import RunConfig, run
+from harness.runner import run
 from harness.targets import Credentials, TargetOptions
 
 USER, PASSWORD = "bc-user", "bc-secret-password-123"
@@ -85,7 +88,7 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------------------------------------------
-# the breaker proxy
+# the breaker proxy (retired: only test_cli.py still uses it; use a fault profile instead)
 # ------------------------------------------------------------------------------------------------------
 
 
@@ -191,27 +194,6 @@ def breaker(upstream: str, *, before: Hook | None = None, after: Hook | None = N
         thread.join(timeout=20)
         if not thread.is_alive():
             loop.close()
-
-
-@pytest.fixture
-def broken(reference: Callable[..., Any], feed_slots: list[FeedSlot]) -> Callable[..., RunResult]:
-    """``broken(after=hook, only=("bal/*",))``: run the harness through a breaker in front of a fresh
-    reference server and return the result."""
-
-    def go(
-        *,
-        before: Hook | None = None,
-        after: Hook | None = None,
-        server_options: dict[str, Any] | None = None,
-        **kw: Any,
-    ) -> RunResult:
-        with (
-            reference(**(server_options or {})) as server,
-            breaker(server.rest_url, before=before, after=after) as url,
-        ):
-            return run(make_config(url, feed_slots, **kw))
-
-    return go
 
 
 @contextlib.contextmanager
