@@ -94,8 +94,8 @@ def test_wrong_base_path_is_one_setup_error(reference: Callable[..., Any]) -> No
 
 
 def test_a_plain_web_server_is_not_a_booking_server(tmp_path: Any) -> None:
-    (tmp_path / "v3").mkdir()
-    (tmp_path / "v3" / "HealthCheck").write_text("<html>hello</html>")  # GET answers 200, POST 501
+    """GET /v3/HealthCheck answers 404 and POST 501, both in HTML: one setup error, not a base-path one."""
+    (tmp_path / "index.html").write_text("<html>hello</html>")
     with plain_web_server(tmp_path) as url, pytest.raises(SetupError) as err:
         _check(url)
     assert "does not look like a booking server" in err.value.problem
