@@ -1,93 +1,149 @@
 """pytest plugin: the bookcheck scenarios as pytest items.
 
     pytest -p harness.pytest_plugin --bookcheck-target https://host/base --bookcheck-feed avail.json \\
+           [--bookcheck-scenario 'create-booking/*'] [--bookcheck-baseline known.yaml] \\
            [-n auto] [--junitxml out.xml]
 
 (With bookcheck installed the plugin is registered through the ``pytest11`` entry point, so ``-p`` is not
-needed.) Without ``--bookcheck-target`` the plugin does nothing. Each scenario becomes one item named
-after its id; an item fails when its scenario has an error-level deviation (or a warning with
-``--bookcheck-fail-on warning``), is skipped with the reason when the scenario is skipped, and passes
-otherwise. Items go through :func:`harness.runner.run` like the CLI: slots are allocated for the whole
-suite in every process, so pytest-xdist workers never share a slot and verdicts equal the CLI's.
+needed.) Without ``--bookcheck-target`` the plugin does nothing.
+
+The options are those of ``bookcheck run`` with a ``--bookcheck-`` prefix, and they go through the same
+:func:`harness.prepare.prepare` once, when the session starts: a half credential pair, a bad profile file, a
+pattern that matches nothing or a feedless run that needs slots is refused with the CLI's message (pytest
+prints ``ERROR: <message>`` and exits 4), not reported once per item.
+
+Each selected scenario becomes one item named after its id. An item fails exactly when its scenario fails
+the run (:meth:`harness.results.ScenarioResult.fails_run`: an error-level deviation, a warning-level one
+with ``--bookcheck-fail-on warning``, a scenario in ERROR; a baselined deviation never does) or when a
+baseline entry naming exactly this scenario no longer occurs (wildcard entries span scenarios, and only
+``bookcheck run`` sees the whole run to call them stale). It is skipped with the reason when the scenario is
+skipped, and passes otherwise. Items go through :func:`harness.runner.run` like the CLI: slots are
+allocated for the whole suite in every process, so pytest-xdist workers never share a slot and verdicts
+equal the CLI's.
 """
 
 from __future__ import annotations
 
-import os
+import argparse
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.errors import BookcheckError, UsageError
 from harness.results import ScenarioResult, Status
+
+if TYPE_CHECKING:  # the run machinery is imported only when --bookcheck-target is given
+    from harness.config import RunConfig  # noqa: F401  (named in the StashKey below)
+    from harness.prepare import RunOptions
+
+_CONFIG = pytest.StashKey["RunConfig"]()
+
+#: (option, RunOptions field, addoption keyword arguments), in ``--help`` order.
+_OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("target", "target", {"metavar": "URL", "help": "booking server to test (https://host/base, grpc://)"}),
+    ("user", "user", {"help": "HTTP Basic user (or BOOKCHECK_USER)"}),
+    ("password", "password", {"help": "HTTP Basic password (or BOOKCHECK_PASSWORD)"}),
+    ("credentials-file", "credentials_file", {"metavar": "FILE", "help": "one line 'username:password'"}),
+    ("ca-file", "ca_file", {"metavar": "PEM", "help": "CA bundle to verify the target's TLS certificate"}),
+    ("insecure", "insecure", {"action": "store_true", "help": "do not verify TLS certificates"}),
+    ("timeout", "timeout", {"type": float, "default": 10.0, "help": "per-call timeout in seconds"}),
+    ("trailing-slash", "trailing_slash", {"action": "store_true", "help": "send /v3/Method/ (D2)"}),
+    ("feed", "feed", {"metavar": "PATH", "help": "the target's availability feed"}),
+    ("merchant", "merchant", {"help": "use only slots of this merchant_id"}),
+    ("service", "service", {"help": "use only slots of this service_id"}),
+    ("min-lead", "min_lead_sec", {"type": int, "default": 600, "metavar": "SEC", "help": "slot lead time"}),
+    ("num-slots", "num_slots", {"type": int, "default": 10, "help": "slots of the google-test-client suite"}),
+    ("profile", "profile", {"metavar": "FILE", "help": "target profile YAML (flags below override it)"}),
+    ("availability", "availability", {"choices": ("bal", "check", "both"), "help": "availability method"}),
+    ("leases", "leases", {"action": argparse.BooleanOptionalAction, "help": "the target implements leases"}),
+    (
+        "get-booking-status",
+        "get_booking_status",
+        {"action": argparse.BooleanOptionalAction, "help": "the target implements GetBookingStatus"},
+    ),
+    (
+        "list-bookings",
+        "list_bookings",
+        {"action": argparse.BooleanOptionalAction, "help": "the target implements ListBookings"},
+    ),
+    (
+        "party-size-change",
+        "party_size_change",
+        {"action": argparse.BooleanOptionalAction, "help": "the target accepts a party_size change"},
+    ),
+    ("suite", "suite", {"default": "default", "help": "default, google-test-client, smoke or all"}),
+    ("scenario", "only", {"action": "append", "default": [], "metavar": "PATTERN", "help": "run only these"}),
+    (
+        "skip-scenario",
+        "exclude",
+        {"action": "append", "default": [], "metavar": "PATTERN", "help": "leave out"},
+    ),
+    (
+        "scenario-file",
+        "scenario_files",
+        {"action": "append", "default": [], "help": "an extra scenario file"},
+    ),
+    ("seed", "seed", {"type": int, "default": 0, "help": "seed (default 0)"}),
+    ("nonce", "nonce", {"help": "pin the per-run nonce in tokens and user ids"}),
+    (
+        "keep-bookings",
+        "keep_bookings",
+        {"action": "store_true", "help": "do not cancel what the run created"},
+    ),
+    ("fail-on", "fail_on", {"default": "error", "help": "error (default) or warning"}),
+    ("baseline", "baseline", {"metavar": "FILE", "help": "known deviations (they do not fail their items)"}),
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    g = parser.getgroup("bookcheck", "bookcheck conformance scenarios")
-    g.addoption(
-        "--bookcheck-target", metavar="URL", help="booking server to test (https://host/base or grpc://)"
-    )
-    g.addoption("--bookcheck-feed", metavar="PATH", help="the target's availability feed")
-    g.addoption("--bookcheck-user", help="HTTP Basic user (or BOOKCHECK_USER)")
-    g.addoption("--bookcheck-password", help="HTTP Basic password (or BOOKCHECK_PASSWORD)")
-    g.addoption("--bookcheck-credentials-file", metavar="FILE", help="one line 'username:password'")
-    g.addoption("--bookcheck-profile", metavar="FILE", help="target profile YAML")
-    g.addoption("--bookcheck-suite", default="default", help="default, google-test-client, smoke or all")
-    g.addoption("--bookcheck-seed", type=int, default=0, help="seed (default 0)")
-    g.addoption("--bookcheck-fail-on", choices=("error", "warning"), default="error")
-    g.addoption("--bookcheck-timeout", type=float, default=10.0, help="per-call timeout in seconds")
-    g.addoption("--bookcheck-insecure", action="store_true", help="do not verify TLS certificates")
-    g.addoption("--bookcheck-ca-file", metavar="PEM")
+    group = parser.getgroup("bookcheck", "bookcheck conformance scenarios (the options of 'bookcheck run')")
+    for name, _field, kwargs in _OPTIONS:
+        group.addoption(f"--bookcheck-{name}", **kwargs)
 
 
-_FEEDS: dict[str, Any] = {}
+def run_options(pc: pytest.Config) -> RunOptions:
+    """The plugin's options as the same :class:`RunOptions` ``bookcheck run`` builds from its flags."""
+    from harness.prepare import PROFILE_FIELDS, RunOptions
+
+    values: dict[str, Any] = {}
+    overrides: list[tuple[str, Any]] = []
+    for name, field, _kwargs in _OPTIONS:
+        value = pc.getoption(f"--bookcheck-{name}")
+        if field in PROFILE_FIELDS:
+            if value is not None:
+                overrides.append((field, value))
+        else:
+            values[field] = tuple(value) if isinstance(value, list) else value
+    return RunOptions(**values, profile_overrides=tuple(overrides), workers=1, tool_version=_tool_version())
 
 
-def _feed(path: str | None) -> Any:
-    """The feed, loaded once per process (every item of a session reads the same file)."""
-    from booking_protocol.feed import load_availability_feed
-
-    if not path:
-        return None
-    if path not in _FEEDS:
-        _FEEDS[path] = load_availability_feed(path)
-    return _FEEDS[path]
+def _tool_version() -> str:
+    """The installed distribution's version (the harness never imports the ``bookcheck`` CLI package)."""
+    try:
+        return version("bookcheck")
+    except PackageNotFoundError:
+        return "0"
 
 
-def _config(pc: pytest.Config, only: tuple[str, ...]) -> Any:
-    from harness.profile import TargetProfile, load_profile
-    from harness.runner import RunConfig
-    from harness.targets import Credentials, TargetOptions
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Prepare the run once per process; a refusal ends the session before collection, with the CLI's
+    message (``ERROR: <message>``, exit 4) instead of one failure per item."""
+    if not config.getoption("--bookcheck-target", None):
+        return
+    from harness.prepare import prepare
 
-    user = pc.getoption("--bookcheck-user") or os.environ.get("BOOKCHECK_USER")
-    password = pc.getoption("--bookcheck-password") or os.environ.get("BOOKCHECK_PASSWORD")
-    cred_file = pc.getoption("--bookcheck-credentials-file")
-    if cred_file and not user:
-        with open(cred_file, encoding="utf-8") as fh:
-            user, _, password = fh.read().strip().partition(":")
-    creds = Credentials(user, password or "") if user else None
-    feed_path = pc.getoption("--bookcheck-feed")
-    profile_path = pc.getoption("--bookcheck-profile")
-    return RunConfig(
-        target=TargetOptions(
-            url=pc.getoption("--bookcheck-target"),
-            credentials=creds,
-            timeout=pc.getoption("--bookcheck-timeout"),
-            insecure=pc.getoption("--bookcheck-insecure"),
-            ca_file=pc.getoption("--bookcheck-ca-file"),
-        ),
-        feed=_feed(feed_path),
-        profile=load_profile(profile_path) if profile_path else TargetProfile(),
-        suite=pc.getoption("--bookcheck-suite"),
-        seed=pc.getoption("--bookcheck-seed"),
-        workers=1,
-        fail_on=pc.getoption("--bookcheck-fail-on"),
-        only=only,
-    )
+    try:
+        config.stash[_CONFIG] = prepare(run_options(config))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 class BookcheckFailure(Exception):
-    """A scenario with deviations (its text is the item's failure report)."""
+    """A scenario that fails the run (its text is the item's failure report)."""
 
 
 class ScenarioItem(pytest.Item):
@@ -99,19 +155,23 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from harness.runner import run
 
-        result = run(_config(self.config, (self.scenario_id,)))
+        config = self.config.stash[_CONFIG]
+        try:
+            result = run(replace(config, only=(self.scenario_id,)))
+        except BookcheckError as exc:  # the target cannot be reached: say so once, stop the session
+            self.session.shouldstop = str(exc)
+            raise BookcheckFailure(f"{self.scenario_id}: {exc}") from None
         sr = next(s for s in result.scenarios if s.scenario_id == self.scenario_id)
         self.user_properties.append(("bookcheck_status", sr.status.value))
+        stale = [
+            e.key
+            for e in config.baseline or ()
+            if e.scenario == self.scenario_id and e.key in result.baseline.stale
+        ]
+        if sr.fails_run(config.fail_on) or stale:
+            raise BookcheckFailure(_describe(sr, sr.failing_checks(config.fail_on), stale))
         if sr.status == Status.SKIP:
             pytest.skip(sr.reason or "skipped")
-        fail_on = self.config.getoption("--bookcheck-fail-on")
-        bad = [
-            c
-            for c in sr.checks
-            if c.status == Status.FAIL or (fail_on == "warning" and c.status == Status.WARN)
-        ]
-        if bad or sr.status == Status.ERROR:
-            raise BookcheckFailure(_describe(sr, bad))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, BookcheckFailure):
@@ -122,28 +182,25 @@ class ScenarioItem(pytest.Item):
         return "bookcheck", None, f"bookcheck: {self.scenario_id}"
 
 
-def _describe(sr: ScenarioResult, bad: list[Any]) -> str:
+def _describe(sr: ScenarioResult, failing: list[Any], stale: list[str]) -> str:
     lines = [f"{sr.scenario_id}: {sr.title}"]
     if sr.reason:
         lines.append(f"  {sr.reason}")
-    for c in bad:
+    for c in failing:
         lines.append(f"  {c.status.value} {c.rule_id} ({c.spec}) at step {c.step}: {c.message}")
         lines.append(f"    expected: {c.expected}")
         lines.append(f"    actual:   {c.actual}")
         if c.reproduce:
             lines.append(f"    reproduce: {c.reproduce}")
+    lines += [f"  STALE baseline entry no longer occurs: {key}" for key in stale]
     return "\n".join(lines)
 
 
 class BookcheckSuite(pytest.Collector):
     def collect(self) -> Iterator[pytest.Item]:
-        from harness.runner import RunConfig, select_scenarios
-        from harness.targets import TargetOptions
+        from harness.selection import select_scenarios
 
-        cfg = RunConfig(
-            target=TargetOptions(url="http://unused"), suite=self.config.getoption("--bookcheck-suite")
-        )
-        _alloc, selected = select_scenarios(cfg)
+        _allocated, selected = select_scenarios(self.config.stash[_CONFIG])
         for s in selected:
             yield ScenarioItem.from_parent(self, name=s.id, scenario_id=s.id, title=s.title)
 
@@ -152,7 +209,7 @@ class BookcheckSuite(pytest.Collector):
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    if not config.getoption("--bookcheck-target"):
+    if _CONFIG not in config.stash:
         return
     suite = BookcheckSuite.from_parent(session, name="bookcheck")
     items.extend(suite.collect())

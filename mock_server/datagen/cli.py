@@ -1,9 +1,12 @@
 """``bookcheck generate`` and ``bookcheck validate-feed`` (issue 6).
 
-Registered by ``bookcheck/cli.py`` through ``register(subparsers)``. Each command returns its exit code:
+Registered by ``bookcheck/cli.py`` through ``register(subparsers)``. Each command returns an
+:class:`~booking_protocol.errors.ExitCode` or raises a :class:`~booking_protocol.errors.UsageError`, which
+``bookcheck/cli.py`` prints as ``bookcheck COMMAND: message`` with exit code 2:
 
-* ``generate``: 0 written, 2 bad options or unwritable output.
-* ``validate-feed``: 0 valid (warnings allowed), 1 invalid, 2 usage error (missing or unreadable file).
+* ``generate``: 0 (OK) written, 2 (USAGE) bad options or unwritable output.
+* ``validate-feed``: 0 (OK) valid (warnings allowed), 1 (DEVIATIONS) invalid, 2 (USAGE) missing or
+  unreadable file.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import IO, Any
 
 import orjson
 
+from booking_protocol.errors import ExitCode, UsageError
 from mock_server.datagen.locales import DEFAULT_LOCALE, LOCALES, locale_info
 from mock_server.datagen.verticals import DEFAULT_VERTICALS, VERTICALS
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+#: The feed breaks a rule of the feed specification (``validate-feed``): the "deviations found" exit code.
+EXIT_INVALID = ExitCode.DEVIATIONS
 #: Generations with at least this many merchants report progress on stderr (unless --quiet).
 PROGRESS_FROM = 500
 
@@ -219,16 +224,11 @@ def _verticals(text: str) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------------------- generate
 
 
-def _error(message: str) -> int:
-    print(f"bookcheck: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def run_generate(args: argparse.Namespace) -> int:
+def run_generate(args: argparse.Namespace) -> ExitCode:
     if args.kind == "users":
         return _generate_users(args)
     if not args.out:
-        return _error(
+        raise UsageError(
             f"generate {args.kind}: --out is required ({'a directory' if args.kind == 'feeds' else 'a file'})"
         )
     from mock_server.datagen.writer import AVAILABILITY_FILE, stderr_progress, write_feeds
@@ -257,7 +257,7 @@ def run_generate(args: argparse.Namespace) -> int:
             availability_path=avail_path,
         )
     except OSError as exc:
-        return _error(f"cannot write to {exc.filename or out}: {exc.strerror or exc}")
+        raise UsageError(f"cannot write to {exc.filename or out}: {exc.strerror or exc}") from None
     if not args.quiet:
         where = avail_path if avail_path else out
         print(
@@ -265,22 +265,22 @@ def run_generate(args: argparse.Namespace) -> int:
             f"availability rows in {stats.seconds:.2f} s ({stats.rows_per_second:,.0f} rows/s)",
             file=sys.stderr,
         )
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _generate_users(args: argparse.Namespace) -> int:
+def _generate_users(args: argparse.Namespace) -> ExitCode:
     from mock_server.datagen.users import iter_users
 
     fh: IO[bytes]
     try:
         fh = sys.stdout.buffer if args.out in (None, "-") else open(args.out, "wb")  # noqa: SIM115
     except OSError as exc:
-        return _error(f"cannot write to {args.out}: {exc.strerror or exc}")
+        raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
     try:
         for user in iter_users(seed=args.seed, count=args.count, locales=args.locale):
             fh.write(orjson.dumps(user) + b"\n")
     except OSError as exc:
-        return _error(f"cannot write to {args.out or 'stdout'}: {exc.strerror or exc}")
+        raise UsageError(f"cannot write to {args.out or 'stdout'}: {exc.strerror or exc}") from None
     finally:
         if fh is not sys.stdout.buffer:
             fh.close()
@@ -288,19 +288,18 @@ def _generate_users(args: argparse.Namespace) -> int:
             fh.flush()
     if not args.quiet and args.out not in (None, "-"):
         print(f"wrote {args.out}: {args.count} users", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # ----------------------------------------------------------------------------------------- validate
 
 
-def run_validate(args: argparse.Namespace) -> int:
-    from mock_server.datagen.validate import UsageError, validate_paths
+def run_validate(args: argparse.Namespace) -> ExitCode:
+    from mock_server.datagen.validate import validate_paths
 
-    try:
-        report = validate_paths(args.paths, min_days=args.min_days)
-    except UsageError as exc:
-        return _error(str(exc))
+    report = validate_paths(
+        args.paths, min_days=args.min_days
+    )  # a UsageError is reported by bookcheck/cli.py
     if args.format == "json":
         doc = {
             "valid": report.valid,
@@ -311,7 +310,7 @@ def run_validate(args: argparse.Namespace) -> int:
             "findings": [f.as_json() for f in report.findings[: args.max_findings]],
         }
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
-        return EXIT_OK if report.valid else EXIT_INVALID
+        return ExitCode.OK if report.valid else EXIT_INVALID
     for finding in report.findings[: args.max_findings]:
         print(finding)
     hidden = len(report.findings) - args.max_findings
@@ -323,4 +322,4 @@ def run_validate(args: argparse.Namespace) -> int:
     verdict = "VALID" if report.valid else "INVALID"
     counts = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
     print(f"{verdict}: {counts} in {files or 'no readable feed'}")
-    return EXIT_OK if report.valid else EXIT_INVALID
+    return ExitCode.OK if report.valid else EXIT_INVALID

@@ -41,6 +41,7 @@ from typing import Any
 import jsonschema
 import orjson
 
+from booking_protocol.errors import UsageError as BookcheckUsageError
 from booking_protocol.jsonstream import StreamError, iter_events
 
 KINDS = ("merchants", "services", "availability")
@@ -57,8 +58,9 @@ DAY = 86_400
 HORIZON_GRACE_DAYS = 7
 
 
-class UsageError(Exception):
-    """Bad invocation (no such file, unreadable, nothing to check): exit code 2."""
+class UsageError(BookcheckUsageError):
+    """Bad invocation (no such file, unreadable, nothing to check): exit code 2, like every usage error of
+    bookcheck (``bookcheck/cli.py`` prints it as ``bookcheck validate-feed: message``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,16 @@ import pytest
 from bookcheck.cli import main
 from harness.results import ExitCode, RunResult
 
-from .conftest import PASSWORD, USER, breaker, free_port  # noqa: TID252
+from .conftest import PASSWORD, USER, breaker, free_port, reference_server  # noqa: TID252
+
+
+@pytest.fixture
+def reference(feed_path: Path) -> Callable[..., Any]:
+    """The reference server on real time. A command line has no clock to pin, so ``bookcheck run`` judges
+    with real time, and the server must agree with it on "now" (a lease asked for now + 60 s is live). The
+    feed starts in 2030, so every slot lies ahead and the slot each scenario gets does not depend on the
+    date."""
+    return lambda **options: reference_server(feed_path, clock=None, **options)
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -272,3 +281,50 @@ def test_demo_runs_against_our_own_server(tmp_path: Path) -> None:
     assert reports
     for name in reports:
         assert json.loads((tmp_path / name).read_text())["exit_code"] == 0
+
+
+def test_every_command_maps_errors_the_same_way(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One place (bookcheck/cli.py) turns an error into ``bookcheck COMMAND: message`` and its exit code."""
+    missing = tmp_path / "nope.json"
+    code, out, err = _run(["validate-feed", str(missing)], capsys)
+    assert (code, out, err) == (
+        ExitCode.USAGE,
+        "",
+        f"bookcheck validate-feed: {missing}: no such file or directory\n",
+    )
+    code, _, err = _run(["generate", "availability"], capsys)
+    assert code == ExitCode.USAGE and err.startswith("bookcheck generate: generate availability: --out")
+
+    def interrupted(*args: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("bookcheck.run_command.execute", interrupted)
+    code, _, err = _run(["run", "--target", "http://127.0.0.1:9", "--scenario", "health/*"], capsys)
+    assert (code, err) == (ExitCode.INTERRUPTED, "bookcheck run: interrupted\n")
+
+
+def test_sigterm_stops_a_run_with_exit_143(tmp_path: Path) -> None:
+    """What a CI cancel sends: the demo stops its server and ends with 143, saying so on one line."""
+    import os
+    import select
+    import signal
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "bookcheck", "demo", "--no-grpc", "--no-color", "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        first = proc.stdout.readline() if ready else ""
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert "reference server on" in first, first + err
+    assert proc.returncode == ExitCode.TERMINATED, err
+    assert err.strip().splitlines()[-1] == "bookcheck demo: terminated", err
