@@ -163,7 +163,7 @@ class _Session:
             checked = await preflight(
                 target,
                 has_credentials=config.target.credentials is not None,
-                feed=config.feed or (),
+                feed=make_inventory(config).pool,  # usable slots only: future, open, matching the filters
                 availability=config.profile.availability,
                 seed=config.seed,
                 book=self._probe_booking,
