@@ -116,17 +116,13 @@ class Inventory:
         return why is None
 
     def describe_pool(self) -> str:
-        """One line on what the feed offered: "3 of 850 feed slots usable (600 past, 247 full)"."""
+        """One line on what the feed offered: "3 of 850 feed slots usable: 600 past, 247 full"."""
         total = len(self.pool) + sum(self.left_out.values())
         parts = [f"{n} {why}" for why, n in sorted(self.left_out.items(), key=lambda kv: -kv[1])]
-        past = (
-            f" (past = starting within --min-lead {self.min_lead_sec} s or earlier)"
-            if "past" in self.left_out
-            else ""
-        )
-        return f"{len(self.pool)} of {total} feed slots usable" + (
-            f" ({', '.join(parts)}){past}" if parts else ""
-        )
+        line = f"{len(self.pool)} of {total} feed slots usable" + (": " + ", ".join(parts) if parts else "")
+        if "past" in self.left_out:
+            line += f" (past: starting less than --min-lead {self.min_lead_sec} s from now)"
+        return line
 
     def _fits(
         self, s: FeedSlot, req: SlotRequirement, chosen: dict[str, FeedSlot], own: set[GroupKey]

@@ -26,8 +26,9 @@ from harness.templates import slot_json, slot_time_json
 
 #: slot times asked about in one BatchAvailabilityLookup
 CHUNK = 50
-#: rounds of "allocate, confirm, drop what is taken": each round only asks about slots not yet confirmed
-MAX_ROUNDS = 4
+#: rounds of "allocate, confirm, drop what is taken" at most: each round only asks about slots not yet
+#: confirmed, so a busy sandbox costs a few BatchAvailabilityLookup calls per round
+MAX_ROUNDS = 25
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ async def allocate_live(
     confirmed: dict[tuple[object, ...], LiveState] = {}
     inventory = make_inventory(config)
     allocation = allocate(scenarios, inventory, config, target.transport)
-    for _ in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS + 1):
         fresh = [
             s
             for slots in allocation.values()
@@ -108,6 +109,8 @@ async def allocate_live(
         ]
         if not fresh:
             break
+        if round_ == MAX_ROUNDS:
+            break  # give up confirming; what is left is used as the feed says
         confirmed.update(await live_states(target, fresh, availability))
         taken = {group_key(s): s for s in fresh if s.key in confirmed and confirmed[s.key].stale_for(s)}
         if not taken:

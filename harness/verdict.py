@@ -42,8 +42,8 @@ def inconclusive_reason(
         return None
     example = data_skips[starved[0].id]
     return (
-        f"{len(starved)} of {len(runnable)} scenarios could not run for want of usable slots ({pool}); "
-        f"e.g. {starved[0].id}: {example}"
+        f"{len(starved)} of {len(runnable)} scenarios could not run for want of usable slots. {pool}. "
+        f"For example {starved[0].id}: {example}"
     )
 
 
