@@ -16,8 +16,11 @@ Each selected scenario becomes one item named after its id. An item fails exactl
 the run (:meth:`harness.results.ScenarioResult.fails_run`: an error-level deviation, a warning-level one
 with ``--bookcheck-fail-on warning``, a scenario in ERROR; a baselined deviation never does) or when a
 baseline entry naming exactly this scenario no longer occurs (wildcard entries span scenarios, and only
-``bookcheck run`` sees the whole run to call them stale). It is skipped with the reason when the scenario is
-skipped, and passes otherwise. Items go through :func:`harness.runner.run` like the CLI: slots are
+``bookcheck run`` sees the whole run to call them stale). It also fails when its scenario could not run for
+want of usable slots (INCONCLUSIVE: never a pass), and it is skipped with the reason when the target profile
+does not claim what the scenario needs. A target that cannot be judged (preflight, spec §11 D30) fails the
+first item with the reason and stops the session; Ctrl-C and SIGTERM clean up like the CLI and end the
+session with exit 130 or 143. Items go through :func:`harness.runner.run` like the CLI: slots are
 allocated for the whole suite in every process, so pytest-xdist workers never share a slot and verdicts
 equal the CLI's.
 """
@@ -32,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.errors import BookcheckError, UsageError
+from harness.errors import UsageError
+from harness.interrupts import Interrupts
 from harness.results import ScenarioResult, Status
 
 if TYPE_CHECKING:  # the run machinery is imported only when --bookcheck-target is given
@@ -156,12 +160,15 @@ class ScenarioItem(pytest.Item):
         from harness.runner import run
 
         config = self.config.stash[_CONFIG]
-        try:
-            result = run(replace(config, only=(self.scenario_id,)))
-        except BookcheckError as exc:  # the target cannot be reached: say so once, stop the session
-            self.session.shouldstop = str(exc)
-            raise BookcheckFailure(f"{self.scenario_id}: {exc}") from None
+        result = run(replace(config, only=(self.scenario_id,)), interrupts=Interrupts())
+        if result.outcome == "interrupted":  # cleaned up like the CLI; stop the session with its exit code
+            pytest.exit(result.reason or "interrupted", returncode=int(result.exit_code))
+        if result.outcome in ("setup-error", "unreachable"):  # say it once and stop, never once per item
+            self.session.shouldstop = f"bookcheck: {result.reason}"
+            raise BookcheckFailure(f"{result.verdict}: {result.reason}")
         sr = next(s for s in result.scenarios if s.scenario_id == self.scenario_id)
+        if result.verdict == "INCONCLUSIVE":  # its scenario could not run for want of data: never a pass
+            raise BookcheckFailure(f"INCONCLUSIVE: {result.inconclusive}")
         self.user_properties.append(("bookcheck_status", sr.status.value))
         stale = [
             e.key
