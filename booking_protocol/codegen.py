@@ -103,6 +103,7 @@ def _load_pb2(path: Path) -> Any:
 # JSON Schema from descriptors
 # --------------------------------------------------------------------------------------------------------
 
+
 def _def_name(desc: Descriptor | EnumDescriptor) -> str:
     """``ext.maps.booking.partner.v3.BookingFailure.Cause`` -> ``BookingFailure.Cause``."""
     return desc.full_name.removeprefix(desc.file.package + ".")
@@ -230,8 +231,11 @@ def generate(out_root: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m booking_protocol.codegen", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m booking_protocol.codegen",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         pkg = generate(Path(tmp))

@@ -48,8 +48,14 @@ from mock_server.domain import (
 )
 
 METHODS = (
-    "HealthCheck", "BatchAvailabilityLookup", "CheckAvailability", "CreateLease", "CreateBooking",
-    "UpdateBooking", "GetBookingStatus", "ListBookings",
+    "HealthCheck",
+    "BatchAvailabilityLookup",
+    "CheckAvailability",
+    "CreateLease",
+    "CreateBooking",
+    "UpdateBooking",
+    "GetBookingStatus",
+    "ListBookings",
 )
 
 
@@ -89,6 +95,26 @@ class AppOptions:
 
     unknown_booking_status: Literal[404, 400] = 404
     unknown_user: Literal["empty", "404"] = "empty"
+
+
+@dataclass(frozen=True, slots=True)
+class TransportLimits:
+    """What one request or connection may cost, on both transports (issue 16; ``docs/server.md``).
+
+    They sit here, next to :class:`AppOptions`, because both adapters enforce the same numbers: a limit
+    that only one transport kept would leave the other as the way around it.
+    """
+
+    #: largest request body (REST: raw *and* decompressed) and largest gRPC message, in bytes
+    max_body: int = 1024 * 1024
+    #: seconds a connection may wait for a request to begin (before the first one and between two)
+    idle_timeout_sec: float = 60.0
+    #: seconds from a request's first byte to the end of its headers (gRPC: the connection handshake)
+    header_timeout_sec: float = 10.0
+    #: seconds to receive a request body once its headers are in
+    body_timeout_sec: float = 30.0
+    #: open connections per transport; more are refused (REST: 503 then close)
+    max_connections: int = 256
 
 
 Handler = Callable[[Any], Awaitable[Any]]
@@ -144,14 +170,17 @@ class BookingApp:
 
     def _chain(self, method: str, index: int) -> Handler:
         if index == len(self._interceptors):
+
             async def last(request: Any) -> Any:
                 return self.call_direct(method, request)
+
             return last
         interceptor = self._interceptors[index]
         rest = self._chain(method, index + 1)
 
         async def step(request: Any) -> Any:
             return await interceptor(method, request, rest)
+
         return step
 
     # -- option-dependent answers -------------------------------------------------------------------------

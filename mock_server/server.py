@@ -33,9 +33,11 @@ from aiohttp import web
 
 from booking_protocol.feed import FeedError, FeedSlot, iter_feed_document, parse_record, resolve_feed_path
 from booking_protocol.jsonstream import StreamError, iter_events
-from mock_server.app import AppOptions, BookingApp
+from booking_protocol.openapi import openapi_bytes
+from mock_server.app import AppOptions, BookingApp, TransportLimits
 from mock_server.domain import BookingService, DomainConfig, DuplicateSlot, Inventory
 from mock_server.rest import RestAdapter, RestOptions
+from mock_server.rest.connections import LimitedRunner
 
 READY_TIMEOUT_SEC = 60.0
 
@@ -67,10 +69,18 @@ class ServerConfig:
     recancel: Literal["failure", "echo"] = "failure"
     invalid_slot: Literal["unavailable", "400"] = "unavailable"
     same_user_rebook: Literal["reject", "allow", "overlapping"] = "reject"
+    token_reuse: Literal["replay", "refuse"] = "replay"
+    replay_state: Literal["current", "original"] = "current"
     health_body: Literal["json", "text", "empty"] = "json"
     unknown_method_status: Literal[404, 501] = 404
     grpc_port: int | None = None
     faults: tuple[str, ...] = ()
+    # limits of both transports (issue 16; TransportLimits, docs/server.md "Limits")
+    max_body_bytes: int = 1024 * 1024
+    idle_timeout_sec: float = 60.0
+    header_timeout_sec: float = 10.0
+    body_timeout_sec: float = 30.0
+    max_connections: int = 256
     #: tests only: the domain clock (epoch seconds); None = real time
     clock: Callable[[], float] | None = field(default=None, compare=False, repr=False)
 
@@ -80,19 +90,42 @@ class ServerConfig:
 
     def domain_config(self) -> DomainConfig:
         return DomainConfig(
-            lease_ttl_sec=self.lease_ttl_sec, cancel_cutoff_sec=self.cancel_cutoff_sec,
-            async_confirm_after_sec=self.async_confirm_after_sec, async_outcome=self.async_outcome,
-            list_bookings=self.list_bookings, recancel=self.recancel, invalid_slot=self.invalid_slot,
+            lease_ttl_sec=self.lease_ttl_sec,
+            cancel_cutoff_sec=self.cancel_cutoff_sec,
+            async_confirm_after_sec=self.async_confirm_after_sec,
+            async_outcome=self.async_outcome,
+            list_bookings=self.list_bookings,
+            recancel=self.recancel,
+            invalid_slot=self.invalid_slot,
             same_user_rebook=self.same_user_rebook,
+            token_reuse=self.token_reuse,
+            replay_state=self.replay_state,
         )
 
     def app_options(self) -> AppOptions:
         return AppOptions(unknown_booking_status=self.unknown_booking_status, unknown_user=self.unknown_user)
 
+    def limits(self) -> TransportLimits:
+        return TransportLimits(
+            max_body=self.max_body_bytes,
+            idle_timeout_sec=self.idle_timeout_sec,
+            header_timeout_sec=self.header_timeout_sec,
+            body_timeout_sec=self.body_timeout_sec,
+            max_connections=self.max_connections,
+        )
+
     def rest_options(self) -> RestOptions:
-        return RestOptions(user=self.user, password=self.password, json_names=self.json_names,
-                           int64_json=self.int64_json, health_body=self.health_body,
-                           unknown_method_status=self.unknown_method_status)
+        return RestOptions(
+            user=self.user,
+            password=self.password,
+            json_names=self.json_names,
+            int64_json=self.int64_json,
+            health_body=self.health_body,
+            unknown_method_status=self.unknown_method_status,
+            max_body=self.max_body_bytes,
+            body_timeout_sec=self.body_timeout_sec,
+            openapi=openapi_bytes(),
+        )
 
 
 def _load_feed_file(path: str) -> Inventory:
@@ -184,8 +217,11 @@ def load_inventory(config: ServerConfig) -> Inventory:
 
 
 def build_app(config: ServerConfig, inventory: Inventory | None = None) -> BookingApp:
-    service = BookingService(inventory if inventory is not None else load_inventory(config),
-                             config=config.domain_config(), clock=config.clock)
+    service = BookingService(
+        inventory if inventory is not None else load_inventory(config),
+        config=config.domain_config(),
+        clock=config.clock,
+    )
     return BookingApp(service, config.app_options())
 
 
@@ -198,8 +234,10 @@ def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
     try:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)
     except (OSError, ssl.SSLError) as exc:
-        raise ServerStartError(f"cannot use the TLS certificate {config.tls_cert} / key {config.tls_key}: "
-                               f"{getattr(exc, 'strerror', None) or exc}") from None
+        raise ServerStartError(
+            f"cannot use the TLS certificate {config.tls_cert} / key {config.tls_key}: "
+            f"{getattr(exc, 'strerror', None) or exc}"
+        ) from None
     return ctx
 
 
@@ -210,7 +248,7 @@ class RunningServer:
     app: BookingApp
     config: ServerConfig
     rest_url: str
-    _runner: web.AppRunner
+    _runner: web.BaseRunner
     extra_urls: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Any]] = field(default_factory=list)
     _closed: bool = False
@@ -255,7 +293,7 @@ async def start_server(config: ServerConfig, *, inventory: Inventory | None = No
         from mock_server.faults import attach
 
         attach(plan, app, web_app)
-    runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+    runner = LimitedRunner(web_app, config.limits(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ctx)
     try:
@@ -271,7 +309,7 @@ async def start_server(config: ServerConfig, *, inventory: Inventory | None = No
         running._closers.append(plan.close)  # first: every wait a fault adds ends before the transports stop
     if config.grpc_port is not None:
         try:
-            await _start_grpc(running)
+            await _start_grpc(running, plan)
         except BaseException:
             await running.close()
             raise
@@ -290,15 +328,24 @@ def _fault_plan(config: ServerConfig) -> Any:
         raise ServerStartError(f"bad --fault: {exc}") from None
 
 
-async def _start_grpc(running: RunningServer) -> None:
-    """The gRPC endpoint (``mock_server.grpc``) on the same loop and the same app, when grpc_port is set."""
+async def _start_grpc(running: RunningServer, plan: Any) -> None:
+    """The gRPC endpoint (``mock_server.grpc``) on the same loop and the same app, when grpc_port is set.
+
+    The fault plan's gRPC interceptors are handed over here, as an argument (``plan`` may be None)."""
     config = running.config
     try:
         from mock_server.grpc.server import start_grpc_server
     except ImportError as exc:
         raise ServerStartError(f"the gRPC transport is not available: {exc}") from None
+    interceptors: list[Any] = []
+    if plan is not None:
+        from mock_server.faults import grpc_interceptors
+
+        interceptors = grpc_interceptors(plan)
     try:
-        handle = await start_grpc_server(running.app, config)
+        handle = await start_grpc_server(
+            running.app, config, interceptors=interceptors, limits=config.limits()
+        )
     except (OSError, ValueError) as exc:
         raise ServerStartError(f"cannot serve gRPC on {config.host}:{config.grpc_port}: {exc}") from None
     running.extra_urls.append(handle.url)
@@ -324,8 +371,9 @@ def serve_in_thread(config: ServerConfig, *, inventory: Inventory | None = None)
         await stop.wait()
         await box["server"].close()
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), name="bookcheck-server",
-                              daemon=True)
+    thread = threading.Thread(
+        target=loop.run_until_complete, args=(main(),), name="bookcheck-server", daemon=True
+    )
     thread.start()
     try:
         if not ready.wait(READY_TIMEOUT_SEC):

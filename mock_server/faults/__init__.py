@@ -12,6 +12,7 @@ Use from the server (the only coupling)::
 
     plan = build_plan(config)            # FaultSpecError (one line) on a bad --fault value
     attach(plan, app, web_app)           # interceptors into BookingApp, middleware into the aiohttp app
+    start_grpc_server(app, config, interceptors=grpc_interceptors(plan))   # the gRPC side, explicitly
     ...                                  # at shutdown, first: await plan.close()
 """
 
@@ -34,20 +35,18 @@ def build_plan(config: Any) -> FaultPlan:
     )
 
 
-def grpc_interceptors(app: Any) -> list[Any]:
-    """gRPC server interceptors for the app's credential faults, to go before the Basic-auth interceptor."""
+def grpc_interceptors(plan: FaultPlan | None) -> list[Any]:
+    """gRPC server interceptors of the plan's faults, to go before the Basic-auth interceptor
+    (``start_grpc_server(..., interceptors=grpc_interceptors(plan))``)."""
     from .grpc_hooks import grpc_interceptors as interceptors
 
-    return interceptors(app)
+    return interceptors(plan)
 
 
 def attach(plan: FaultPlan, app: Any, web_app: Any = None) -> None:
     """Install the plan: interceptors into the BookingApp, and (when given) the middleware into aiohttp."""
     if not plan.faults:
         return
-    from .grpc_hooks import remember
-
-    remember(app, plan)
     plan.install(app)
     if web_app is not None:
         web_app.middlewares.append(plan.rest_middleware())

@@ -8,13 +8,13 @@
   the same ``rewrite_json`` as over REST, applied to the response message (message → proto-JSON dict →
   rewrite → message).
 
-:func:`grpc_interceptors` returns them for an app whose plan was installed with ``attach``.
+:func:`grpc_interceptors` builds them from a plan; the server hands them to ``start_grpc_server``
+explicitly (no registry: the plan is a collaborator passed as an argument).
 """
 
 from __future__ import annotations
 
 import base64
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,19 +24,11 @@ from google.protobuf.message import Message
 
 from .base import FaultPlan
 
-#: app -> its installed plan (weak: a stopped server's app is not kept alive)
-_PLANS: weakref.WeakKeyDictionary[Any, FaultPlan] = weakref.WeakKeyDictionary()
-
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 
-def remember(app: Any, plan: FaultPlan) -> None:
-    _PLANS[app] = plan
-
-
-def grpc_interceptors(app: Any) -> list[grpc.aio.ServerInterceptor]:
-    """Interceptors for the app's credential faults (an empty list when it has none)."""
-    plan = _PLANS.get(app)
+def grpc_interceptors(plan: FaultPlan | None) -> list[grpc.aio.ServerInterceptor]:
+    """Interceptors for the plan's credential and answer-shape faults (an empty list when it has none)."""
     if plan is None:
         return []
     out: list[grpc.aio.ServerInterceptor] = []

@@ -65,7 +65,16 @@ def slot_query(slot: pb.Slot) -> SlotQuery:
     )
 
 
-def slot_time_query(merchant_id: str, st: pb.SlotTime) -> SlotQuery:
+_CONFIRMATION_MODES = frozenset(pb.ConfirmationMode.values())
+
+
+def slot_time_query(merchant_id: str, st: pb.SlotTime, where: str = "slot_time") -> SlotQuery:
+    """A SlotTime as a query. Its one enum is checked here, in the loop that reads it anyway (a 1 MiB
+    BatchAvailabilityLookup holds tens of thousands of SlotTimes; see :func:`check_enums`)."""
+    if st.confirmation_mode not in _CONFIRMATION_MODES:
+        raise InvalidArgument(
+            f"{where}.confirmation_mode", f"unknown ConfirmationMode value {st.confirmation_mode}"
+        )
     r = st.resource_ids
     return SlotQuery(
         merchant_id=merchant_id or None,
@@ -273,3 +282,50 @@ def _plain_to_scalar(fd: Any, value: Any) -> Any:
     if fd.type in _INT64 and isinstance(value, str):
         return int(value)
     return value
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Enum numbers the proto does not define
+# ----------------------------------------------------------------------------------------------------------
+
+#: message full name -> whether it, or any message it reaches, has an enum field (walks skip the others)
+_HAS_ENUMS: dict[str, bool] = {}
+
+
+def _has_enums(desc: Any) -> bool:
+    known = _HAS_ENUMS.get(desc.full_name)
+    if known is not None:
+        return known
+    _HAS_ENUMS[desc.full_name] = False  # recursion guard
+    found = any(
+        fd.type == FieldDescriptor.TYPE_ENUM or (fd.message_type is not None and _has_enums(fd.message_type))
+        for fd in desc.fields
+    )
+    _HAS_ENUMS[desc.full_name] = found
+    return found
+
+
+def check_enums(msg: Message, path: str = "") -> None:
+    """Raise :class:`InvalidArgument` naming the first field that holds an enum number the proto does not
+    define. Proto3 enums are open, so the binary parser keeps such numbers; stored, they would later be
+    written over REST as bare numbers that neither our JSON Schemas nor protobuf's JSON printer accept."""
+    if not _has_enums(msg.DESCRIPTOR):
+        return
+    for fd, value in msg.ListFields():
+        where = f"{path}.{fd.name}" if path else fd.name
+        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+            vfd = fd.message_type.fields_by_name["value"]
+            for key, item in value.items():
+                _check_value(vfd, item, f"{where}[{key!r}]")
+        elif fd.is_repeated:
+            for i, item in enumerate(value):
+                _check_value(fd, item, f"{where}[{i}]")
+        else:
+            _check_value(fd, value, where)
+
+
+def _check_value(fd: Any, value: Any, where: str) -> None:
+    if fd.type == FieldDescriptor.TYPE_MESSAGE:
+        check_enums(value, where)
+    elif fd.type == FieldDescriptor.TYPE_ENUM and value not in fd.enum_type.values_by_number:
+        raise InvalidArgument(where, f"unknown {fd.enum_type.name} value {value}")

@@ -14,6 +14,7 @@ With credentials configured, every one of them requires HTTP Basic in the ``auth
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from booking_protocol import booking_pb2
-from mock_server.app import AppError, BookingApp
-from mock_server.faults import grpc_interceptors
+from mock_server.app import AppError, BookingApp, TransportLimits
 
 from .auth import BasicAuthInterceptor
 from .service import add_booking_service
@@ -34,12 +34,28 @@ from .status import grpc_status_for
 BOOKING_SERVICE = booking_pb2.DESCRIPTOR.services_by_name["BookingService"].full_name
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
-#: Channel arguments: never share a fixed port with another process by accident (SO_REUSEPORT is on by
-#: default in gRPC), and keep idle connections alive as the harness expects of a long-running server.
-SERVER_OPTIONS: tuple[tuple[str, Any], ...] = (
-    ("grpc.so_reuseport", 0),
-    ("grpc.max_receive_message_length", 8 * 1024 * 1024),
-)
+
+def server_options(limits: TransportLimits) -> tuple[tuple[str, Any], ...]:
+    """Channel arguments: the limits of issue 16, the same numbers as REST (``docs/server.md``).
+
+    Never share a fixed port with another process by accident (SO_REUSEPORT is on by default in gRPC).
+    A message over ``max_body`` is refused by gRPC itself (RESOURCE_EXHAUSTED) before it is parsed; an
+    idle connection is closed (GOAWAY) after ``idle_timeout_sec``; a connection whose handshake (TLS and
+    HTTP/2 preface: gRPC's "headers") does not finish in ``header_timeout_sec`` is dropped; connections
+    over ``max_connections`` are refused.
+    """
+    return (
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_receive_message_length", limits.max_body),
+        ("grpc.max_connection_idle_ms", int(limits.idle_timeout_sec * 1000)),
+        ("grpc.server_handshake_timeout_ms", int(limits.header_timeout_sec * 1000)),
+        ("grpc.max_allowed_incoming_connections", limits.max_connections),
+        ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
+    )
+
+
+#: concurrent calls on one HTTP/2 connection
+MAX_STREAMS_PER_CONNECTION = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +94,16 @@ class GrpcServerHandle:
     """A running gRPC endpoint: its bound ``port``, its ``url``, and ``await stop()``."""
 
     def __init__(
-        self, server: grpc.aio.Server, health: HealthServicer, host: str, port: int, tls: bool
+        self,
+        server: grpc.aio.Server,
+        health: HealthServicer,
+        host: str,
+        port: int,
+        tls: bool,
+        servicer: Any = None,
     ) -> None:
         self.server, self.health, self.host, self.port, self.tls = server, health, host, port, tls
+        self._servicer = servicer
 
     @property
     def url(self) -> str:
@@ -92,6 +115,8 @@ class GrpcServerHandle:
         """Report NOT_SERVING to health watchers, then stop; calls in flight get ``grace`` seconds."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        if self._servicer is not None:
+            self._servicer.close()
 
 
 class AppHealthServicer(HealthServicer):  # type: ignore[misc]
@@ -126,8 +151,18 @@ def _bind_problem(tls: bool) -> str:
     return "the address is already in use or not available"
 
 
-async def start_grpc_server(app: BookingApp, config: Any) -> GrpcServerHandle:
+async def start_grpc_server(
+    app: BookingApp,
+    config: Any,
+    *,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    limits: TransportLimits | None = None,
+) -> GrpcServerHandle:
     """Build, bind and start the endpoint. ``config`` is a :class:`GrpcSettings` or a ``ServerConfig``.
+
+    ``interceptors`` go before the Basic-auth check: the fault profiles' ones (``mock_server.faults``,
+    built from the fault plan by the caller), which may present the credentials a fault lets through.
+    ``limits`` default to :class:`TransportLimits`' defaults.
 
     Must be awaited in the event loop that runs the REST server (one loop, one app, one state). Port 0
     binds a free port; the handle's ``port`` is the real one. Raises ``OSError`` (one line) if the port
@@ -136,12 +171,11 @@ async def start_grpc_server(app: BookingApp, config: Any) -> GrpcServerHandle:
     settings = config if isinstance(config, GrpcSettings) else settings_from(config)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ValueError("TLS needs both a certificate and a key")
-    # fault profiles first (docs/faults.md): they may present the credentials a fault lets through
-    interceptors: list[grpc.aio.ServerInterceptor] = list(grpc_interceptors(app))
+    chain: list[grpc.aio.ServerInterceptor] = list(interceptors)
     if settings.auth_enabled:
-        interceptors.append(BasicAuthInterceptor(settings.user or "", settings.password or ""))
-    server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
-    add_booking_service(server, app)
+        chain.append(BasicAuthInterceptor(settings.user or "", settings.password or ""))
+    server = grpc.aio.server(interceptors=chain, options=server_options(limits or TransportLimits()))
+    servicer = add_booking_service(server, app)
     health = AppHealthServicer(app)
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -161,4 +195,4 @@ async def start_grpc_server(app: BookingApp, config: Any) -> GrpcServerHandle:
     if port == 0:
         raise OSError(_bind_problem(tls))
     await server.start()
-    return GrpcServerHandle(server, health, host, port, tls)
+    return GrpcServerHandle(server, health, host, port, tls, servicer)

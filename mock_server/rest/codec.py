@@ -18,7 +18,7 @@ D12) per :class:`Style`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -29,10 +29,20 @@ from mock_server.domain import InvalidArgument
 # kinds
 STRING, INT64, INT32, BOOL, FLOAT, ENUM, MESSAGE, MAP = range(8)
 
-_INT64_TYPES = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
-                FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64}
-_INT32_TYPES = {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_SINT32,
-                FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_SFIXED32}
+_INT64_TYPES = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+_INT32_TYPES = {
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_FIXED32,
+    FieldDescriptor.TYPE_SFIXED32,
+}
 _INT64_RANGE = (-(2**63), 2**63 - 1)
 _INT32_RANGE = (-(2**31), 2**31 - 1)
 
@@ -57,6 +67,8 @@ class Message:
     name: str
     fields: list[Field]
     by_json_name: dict[str, Field]
+    #: oneof name -> its members' proto names
+    oneofs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,9 @@ def _build(desc: Descriptor) -> Message:
         msg.fields.append(f)
         msg.by_json_name[fd.name] = f
         msg.by_json_name[fd.json_name] = f
+    for oneof in desc.oneofs:
+        if len(oneof.fields) > 1:  # a one-member oneof (proto3 ``optional``) cannot hold two values
+            msg.oneofs[oneof.name] = tuple(m.name for m in oneof.fields)
     return msg
 
 
@@ -118,8 +133,15 @@ def message(name: str) -> Message:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 class _Bad(Exception):
@@ -138,10 +160,18 @@ def _join(head: str, rel: str) -> str:
     return head + rel if rel.startswith("[") else f"{head}.{rel}"
 
 
+#: the longest numeric string taken for an integer: "-9223372036854775808" has 20 characters. Longer
+#: strings are refused before ``int()`` ever sees them (Python refuses over 4,300 digits with ValueError,
+#: and converting long digit strings costs quadratic time).
+MAX_INT_CHARS = 20
+
+
 def _int(value: Any, bounds: tuple[int, int]) -> int:
     cls = type(value)
     if cls is int:
         out = value
+    elif cls is str and len(value) > MAX_INT_CHARS:
+        raise _Bad("", f"integer too long ({len(value)} characters; at most {MAX_INT_CHARS})")
     elif cls is str and value.isascii() and (value.isdigit() or (value[:1] == "-" and value[1:].isdigit())):
         out = int(value)
     elif cls is float and value.is_integer():
@@ -198,6 +228,8 @@ def _decode(msg: Message, obj: Any) -> dict[str, Any]:
         f = by_name.get(key)
         if f is None or value is None:
             continue  # D15: unknown fields are ignored; null means "not set"
+        if f.name in out:  # protobuf's own parser refuses this too
+            raise _Bad(f.name, "is set twice (under its snake_case and its lowerCamelCase name)")
         try:
             if f.repeated:
                 if type(value) is not list:
@@ -215,7 +247,17 @@ def _decode(msg: Message, obj: Any) -> dict[str, Any]:
                         rel = _join(f"[{i}]", exc.rel)
                         break
             raise _Bad(_join(f.name, rel), exc.message) from None
+    if msg.oneofs:
+        _check_oneofs(msg, out)
     return out
+
+
+def _check_oneofs(msg: Message, out: dict[str, Any]) -> None:
+    """A oneof holds one value: two of its members set is a 400 naming the oneof (issue 16)."""
+    for name, members in msg.oneofs.items():
+        given = [m for m in members if m in out]
+        if len(given) > 1:
+            raise _Bad(name, f"is a oneof: set only one of {', '.join(given)}")
 
 
 def decode(msg: Message, obj: Any, path: str = "") -> dict[str, Any]:

@@ -14,8 +14,13 @@ problem                                 HTTP    status
 missing/wrong credentials               401     UNAUTHENTICATED
 path not a served method                404     NOT_FOUND (501 UNIMPLEMENTED by option)
 wrong verb (GET for a POST method …)    405     UNIMPLEMENTED (+ ``Allow``)
-body over 1 MiB                         413     RESOURCE_EXHAUSTED
+body over 1 MiB (raw or inflated)       413     RESOURCE_EXHAUSTED
+body not in within the body timeout     408     DEADLINE_EXCEEDED
+Content-Encoding not gzip/deflate       415     INVALID_ARGUMENT
+invalid gzip/deflate body               400     INVALID_ARGUMENT
 malformed JSON, wrong types, missing    400     INVALID_ARGUMENT
+integer of more than 20 characters      400     INVALID_ARGUMENT
+two members of one oneof, a field twice 400     INVALID_ARGUMENT
 unknown merchant/service                400     INVALID_ARGUMENT
 unknown booking id                      404     NOT_FOUND (400 by option)
 unknown lease id                        404     NOT_FOUND
@@ -24,8 +29,10 @@ unknown lease id                        404     NOT_FOUND
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
@@ -43,8 +50,12 @@ from mock_server.domain import (
 )
 
 from . import codec, mapping
+from .body import BodyError, decoded, read_raw
 
 MAX_BODY = 1024 * 1024
+OPENAPI_PATH = "/openapi.json"
+#: bodies larger than this are decoded, served and encoded in a worker thread (see ``handle``)
+OFFLOAD_BYTES = 64 * 1024
 
 _JSON = "application/json"
 _JSON_HEADERS = {"Content-Type": _JSON}
@@ -59,12 +70,22 @@ class RestOptions:
     health_body: Literal["json", "text", "empty"] = "json"
     unknown_method_status: Literal[404, 501] = 404
     max_body: int = MAX_BODY
+    body_timeout_sec: float = 30.0
+    #: the OpenAPI document served at ``GET /openapi.json`` (JSON bytes), or None
+    openapi: bytes | None = field(default=None, repr=False)
 
 
-def error_response(status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> web.Response:
-    body = orjson.dumps({"error": {"code": status, "status": code, "message": message}})
-    return web.Response(status=status, body=body, content_type=_JSON, headers=headers)
+def error_body(status: int, code: str, message: str) -> bytes:
+    """The D16 error body."""
+    return orjson.dumps({"error": {"code": status, "status": code, "message": message}})
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        status=status, body=error_body(status, code, message), content_type=_JSON, headers=headers
+    )
 
 
 Encoder = Callable[[Any, Any, codec.Style], dict[str, Any]]
@@ -131,7 +152,12 @@ def _bal_fast(raw: Any, style: codec.Style) -> tuple[dict[str, Any], list[SlotQu
                 return None
             name, what = spec
             if what == 1 or what == 2:
-                if type(value) is str and value.isascii() and value.isdigit():
+                if (
+                    type(value) is str
+                    and len(value) <= codec.MAX_INT_CHARS
+                    and value.isascii()
+                    and value.isdigit()
+                ):
                     number = int(value)
                 elif type(value) is int:
                     number = value
@@ -212,14 +238,28 @@ def booking_json(b: BookingView, style: codec.Style) -> dict[str, Any]:
     if s.confirmation_mode is not _CONFIRMATION_UNSPECIFIED:
         slot[n("confirmation_mode")] = s.confirmation_mode.name
     u = b.user
-    fields = (("user_id", u.user_id), ("given_name", u.given_name), ("family_name", u.family_name),
-              ("telephone", u.telephone), ("email", u.email), ("language_code", u.language_code))
+    fields = (
+        ("user_id", u.user_id),
+        ("given_name", u.given_name),
+        ("family_name", u.family_name),
+        ("telephone", u.telephone),
+        ("email", u.email),
+        ("language_code", u.language_code),
+    )
     user: dict[str, Any] = {n(k): v for k, v in fields if v}
     if u.address is not None:
         a = u.address
-        address = {n(k): v for k, v in (("country", a.country), ("locality", a.locality),
-                                        ("region", a.region), ("postal_code", a.postal_code),
-                                        ("street_address", a.street_address)) if v}
+        address = {
+            n(k): v
+            for k, v in (
+                ("country", a.country),
+                ("locality", a.locality),
+                ("region", a.region),
+                ("postal_code", a.postal_code),
+                ("street_address", a.street_address),
+            )
+            if v
+        }
         user["address"] = address  # a message that is set is written, even when empty (as protobuf does)
     out: dict[str, Any] = {n("booking_id"): b.booking_id, "slot": slot}
     if user:
@@ -240,6 +280,7 @@ def _booking_result_out(msg: str) -> Encoder:
             return codec.encode(spec, {"booking_failure": mapping.failure_out(r.failure)}, style)
         assert r.booking is not None
         return {"booking": booking_json(r.booking, style)}
+
     return enc
 
 
@@ -252,9 +293,15 @@ def _lease_out(_req: Any, r: LeaseResult, style: codec.Style) -> dict[str, Any]:
 
 
 def _status_out(_req: Any, b: Any, style: codec.Style) -> dict[str, Any]:
-    return codec.encode(_M("GetBookingStatusResponse"), {
-        "booking_id": b.booking_id, "booking_status": b.status.name, "prepayment_status": b.prepayment_status,
-    }, style)
+    return codec.encode(
+        _M("GetBookingStatusResponse"),
+        {
+            "booking_id": b.booking_id,
+            "booking_status": b.status.name,
+            "prepayment_status": b.prepayment_status,
+        },
+        style,
+    )
 
 
 def _list_out(_req: Any, bookings: list[Any], style: codec.Style) -> dict[str, Any]:
@@ -275,15 +322,31 @@ ROUTES: dict[str, _Route] = {
     r.method.lower(): r
     for r in (
         _Route("BatchAvailabilityLookup", _M("BatchAvailabilityLookupRequest"), _bal_in, _bal_out, _bal_fast),
-        _Route("CheckAvailability", _M("CheckAvailabilityRequest"),
-               lambda req: mapping.slot_query(req.get("slot")), _check_out),
+        _Route(
+            "CheckAvailability",
+            _M("CheckAvailabilityRequest"),
+            lambda req: mapping.slot_query(req.get("slot")),
+            _check_out,
+        ),
         _Route("CreateLease", _M("CreateLeaseRequest"), mapping.create_lease_command, _lease_out),
-        _Route("CreateBooking", _M("CreateBookingRequest"), mapping.create_booking_command,
-               _booking_result_out("CreateBookingResponse")),
-        _Route("UpdateBooking", _M("UpdateBookingRequest"), mapping.update_booking_command,
-               _booking_result_out("UpdateBookingResponse")),
-        _Route("GetBookingStatus", _M("GetBookingStatusRequest"),
-               lambda req: req.get("booking_id") or None, _status_out),
+        _Route(
+            "CreateBooking",
+            _M("CreateBookingRequest"),
+            mapping.create_booking_command,
+            _booking_result_out("CreateBookingResponse"),
+        ),
+        _Route(
+            "UpdateBooking",
+            _M("UpdateBookingRequest"),
+            mapping.update_booking_command,
+            _booking_result_out("UpdateBookingResponse"),
+        ),
+        _Route(
+            "GetBookingStatus",
+            _M("GetBookingStatusRequest"),
+            lambda req: req.get("booking_id") or None,
+            _status_out,
+        ),
         _Route("ListBookings", _M("ListBookingsRequest"), lambda req: req.get("user_id") or None, _list_out),
     )
 }
@@ -295,14 +358,21 @@ class RestAdapter:
     def __init__(self, app: BookingApp, options: RestOptions | None = None) -> None:
         self.app = app
         self.options = opts = options or RestOptions()
-        self.style = codec.Style(camel=opts.json_names == "camel",
-                                 int64_as_string=opts.int64_json == "string")
+        self.style = codec.Style(
+            camel=opts.json_names == "camel", int64_as_string=opts.int64_json == "string"
+        )
         self._credentials = BasicCredentials.configured(opts.user, opts.password)
+        self._workers: ThreadPoolExecutor | None = None
 
     def web_app(self) -> web.Application:
         application = web.Application(client_max_size=self.options.max_body)
         application.router.add_route("*", "/{tail:.*}", self.handle)
+        application.on_cleanup.append(self._stop_workers)
         return application
+
+    async def _stop_workers(self, _app: web.Application) -> None:
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
 
     # -- auth ---------------------------------------------------------------------------------------------
 
@@ -312,41 +382,76 @@ class RestAdapter:
     # -- the handler --------------------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        # the credentials first: nothing of the body is read, let alone inflated, for a stranger
         if not self._authorized(request.headers.get("Authorization")):
-            return error_response(401, "UNAUTHENTICATED", "missing or wrong HTTP Basic credentials",
-                                  {"WWW-Authenticate": 'Basic realm="bookcheck"'})
+            return error_response(
+                401,
+                "UNAUTHENTICATED",
+                "missing or wrong HTTP Basic credentials",
+                {"WWW-Authenticate": 'Basic realm="bookcheck"'},
+            )
         path = request.path.rstrip("/").lower()
         name = path[4:] if path.startswith("/v3/") else ""
         if name == "healthcheck":
             if request.method not in ("GET", "HEAD"):
-                return error_response(405, "UNIMPLEMENTED", f"HealthCheck takes GET, not {request.method}",
-                                      {"Allow": "GET, HEAD"})
+                return error_response(
+                    405,
+                    "UNIMPLEMENTED",
+                    f"HealthCheck takes GET, not {request.method}",
+                    {"Allow": "GET, HEAD"},
+                )
             return await self._health()
         route = ROUTES.get(name)
         if route is None:
+            if path == OPENAPI_PATH and self.options.openapi is not None:
+                return self._openapi(request)
             return self._unknown_method(request.path)
         if request.method != "POST":
-            return error_response(405, "UNIMPLEMENTED", f"{route.method} takes POST, not {request.method}",
-                                  {"Allow": "POST"})
+            return error_response(
+                405, "UNIMPLEMENTED", f"{route.method} takes POST, not {request.method}", {"Allow": "POST"}
+            )
         try:
-            if (request.content_length or 0) > self.options.max_body:
-                raise web.HTTPRequestEntityTooLarge(max_size=self.options.max_body,
-                                                    actual_size=request.content_length or 0)
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return error_response(413, "RESOURCE_EXHAUSTED",
-                                  f"request body larger than {self.options.max_body} bytes")
+            raw, wbits = await read_raw(request, self.options.max_body, self.options.body_timeout_sec)
+        except BodyError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        if len(raw) > OFFLOAD_BYTES and not self.app.intercepted:
+            # a large body costs milliseconds of inflating and tens of milliseconds of pure Python: do it
+            # off the event loop, so HealthCheck and gRPC calls keep flowing (zlib even lets go of the GIL);
+            # two workers bound the memory it takes at once
+            return await self._offload(route, raw, wbits)
+        try:
+            body = decoded(raw, wbits, self.options.max_body)
+        except BodyError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        if len(body) > OFFLOAD_BYTES and not self.app.intercepted:
+            return await self._offload(route, body, None)
+        return await self._answer(route, body)
+
+    async def _offload(self, route: _Route, raw: bytes, wbits: int | None) -> web.Response:
+        loop = asyncio.get_running_loop()
+        status, payload = await loop.run_in_executor(self._executor(), self._answer_direct, route, raw, wbits)
+        return web.Response(status=status, body=payload, headers=_JSON_HEADERS)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bookcheck-rest")
+        return self._workers
+
+    def _decode(self, route: _Route, body: bytes) -> tuple[Any, Any]:
+        """(request for the encoder, domain request). Raises InvalidArgument (400)."""
         try:
             raw = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError as exc:
-            return error_response(400, "INVALID_ARGUMENT", f"malformed JSON body: {exc}")
+            raise InvalidArgument("body", f"malformed JSON: {exc}") from None
+        fast = route.fast(raw, self.style) if route.fast is not None else None
+        if fast is not None:
+            return fast
+        req = codec.decode(route.request, raw)
+        return req, route.to_domain(req)
+
+    async def _answer(self, route: _Route, body: bytes) -> web.Response:
         try:
-            fast = route.fast(raw, self.style) if route.fast is not None else None
-            if fast is not None:
-                req, command = fast
-            else:
-                req = codec.decode(route.request, raw)
-                command = route.to_domain(req)
+            req, command = self._decode(route, body)
             app = self.app
             if app.intercepted:
                 result = await app.call(route.method, command)
@@ -357,6 +462,33 @@ class RestAdapter:
         except AppError as exc:
             return error_response(exc.http, exc.code.name, exc.message)
         return web.Response(body=orjson.dumps(route.encode(req, result, self.style)), headers=_JSON_HEADERS)
+
+    def _answer_direct(self, route: _Route, raw: bytes, wbits: int | None) -> tuple[int, bytes]:
+        """Inflate, then :meth:`_answer` without interceptors, as (status, body): runs in a worker thread."""
+        try:
+            req, command = self._decode(route, decoded(raw, wbits, self.options.max_body))
+        except BodyError as exc:
+            return exc.status, error_body(exc.status, exc.code, exc.message)
+        except InvalidArgument as exc:
+            return 400, error_body(400, "INVALID_ARGUMENT", str(exc))
+        try:
+            result = self.app.call_direct(route.method, command)
+        except InvalidArgument as exc:
+            return 400, error_body(400, "INVALID_ARGUMENT", str(exc))
+        except AppError as exc:
+            return exc.http, error_body(exc.http, exc.code.name, exc.message)
+        return 200, orjson.dumps(route.encode(req, result, self.style))
+
+    def _openapi(self, request: web.Request) -> web.Response:
+        if request.method not in ("GET", "HEAD"):
+            return error_response(
+                405,
+                "UNIMPLEMENTED",
+                f"{OPENAPI_PATH} takes GET, not {request.method}",
+                {"Allow": "GET, HEAD"},
+            )
+        assert self.options.openapi is not None
+        return web.Response(body=self.options.openapi, headers=_JSON_HEADERS)
 
     async def _health(self) -> web.Response:
         try:

@@ -27,8 +27,9 @@ from mock_server.domain import (
 _EMPTY: dict[str, Any] = {}
 
 
-def slot_query(slot: dict[str, Any] | None, merchant_id: str | None = None,
-               resources_key: str = "resources") -> SlotQuery | None:
+def slot_query(
+    slot: dict[str, Any] | None, merchant_id: str | None = None, resources_key: str = "resources"
+) -> SlotQuery | None:
     """A Slot (or, with ``merchant_id`` and ``resources_key="resource_ids"``, a SlotTime) as a query."""
     if slot is None:
         return None
@@ -123,13 +124,22 @@ def slot_out(s: InventorySlot) -> dict[str, Any]:
 
 def user_out(u: UserInfo) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "user_id": u.user_id, "given_name": u.given_name, "family_name": u.family_name,
-        "telephone": u.telephone, "email": u.email, "language_code": u.language_code,
+        "user_id": u.user_id,
+        "given_name": u.given_name,
+        "family_name": u.family_name,
+        "telephone": u.telephone,
+        "email": u.email,
+        "language_code": u.language_code,
     }
     a = u.address
     if a is not None:
-        out["address"] = {"country": a.country, "locality": a.locality, "region": a.region,
-                          "postal_code": a.postal_code, "street_address": a.street_address}
+        out["address"] = {
+            "country": a.country,
+            "locality": a.locality,
+            "region": a.region,
+            "postal_code": a.postal_code,
+            "street_address": a.street_address,
+        }
     return out
 
 
@@ -152,5 +162,9 @@ def failure_out(f: Failure) -> dict[str, Any]:
 
 
 def lease_out(lease: LeaseView) -> dict[str, Any]:
-    return {"lease_id": lease.lease_id, "slot": slot_out(lease.slot), "user_reference": lease.user_reference,
-            "lease_expiration_time_sec": lease.expires_sec}
+    return {
+        "lease_id": lease.lease_id,
+        "slot": slot_out(lease.slot),
+        "user_reference": lease.user_reference,
+        "lease_expiration_time_sec": lease.expires_sec,
+    }
