@@ -13,9 +13,8 @@ import signal
 import sys
 from typing import Any
 
-from mock_server.server import ServerConfig, ServerStartError, start_server
-
-EXIT_START_ERROR = 2
+from booking_protocol.errors import ExitCode, UsageError
+from mock_server.server import ServerConfig, start_server
 
 
 def _int_choice(*allowed: int) -> Any:
@@ -117,6 +116,12 @@ def register(subparsers: Any) -> None:
         "availability.json); default: a generated inventory of 6 merchants over 30 days",
     )
     inv.add_argument("--seed", type=int, default=0, help="seed of the generated inventory (default 0)")
+    inv.add_argument(
+        "--write-feed",
+        metavar="PATH",
+        help="write the generated inventory (no --feed) to PATH as an availability feed in Google's layout, "
+        "so 'bookcheck run --feed PATH' uses the same slots",
+    )
     inv.add_argument(
         "--lease-ttl-sec",
         type=_non_negative_int,
@@ -314,8 +319,7 @@ def run_openapi(args: argparse.Namespace) -> int:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
-        print(f"bookcheck openapi: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_START_ERROR
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"wrote the OpenAPI 3.1 document to {args.output}", file=sys.stderr)
     return 0
 
@@ -326,6 +330,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         port=args.port,
         feed=args.feed,
         seed=args.seed,
+        write_feed=args.write_feed,
         user=args.user,
         password=args.password,
         tls_cert=args.tls_cert,
@@ -394,12 +399,11 @@ async def _serve(config: ServerConfig) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM. Start-up problems raise :class:`ServerStartError` (a usage error: one
+    line, exit 2, printed by ``bookcheck/cli.py``)."""
     if (args.user is None) != (args.password is None):
-        print("bookcheck serve: --user and --password go together", file=sys.stderr)
-        return EXIT_START_ERROR
-    try:
-        asyncio.run(_serve(config_from_args(args)))
-    except ServerStartError as exc:
-        print(f"bookcheck serve: {exc}", file=sys.stderr)
-        return EXIT_START_ERROR
-    return 0
+        raise UsageError("--user and --password go together")
+    if args.write_feed and args.feed:
+        raise UsageError("--write-feed writes the generated inventory; with --feed you already have the feed")
+    asyncio.run(_serve(config_from_args(args)))
+    return int(ExitCode.OK)

@@ -26,11 +26,13 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Literal
 
 import orjson
 from aiohttp import web
 
+from booking_protocol.errors import UsageError
 from booking_protocol.feed import FeedError, FeedSlot, iter_feed_document, parse_record, resolve_feed_path
 from booking_protocol.jsonstream import StreamError, iter_events
 from booking_protocol.openapi import openapi_bytes
@@ -42,8 +44,8 @@ from mock_server.rest.connections import LimitedRunner
 READY_TIMEOUT_SEC = 60.0
 
 
-class ServerStartError(RuntimeError):
-    """The server cannot start; ``str()`` is one line naming the problem."""
+class ServerStartError(UsageError, RuntimeError):
+    """The server cannot start (feed, certificate, port): ``str()`` is one line naming the problem; exit 2."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class ServerConfig:
     unknown_method_status: Literal[404, 501] = 404
     grpc_port: int | None = None
     faults: tuple[str, ...] = ()
+    #: where to write the generated inventory as an availability feed (only without ``feed``)
+    write_feed: str | None = None
     # limits of both transports (issue 16; TransportLimits, docs/server.md "Limits")
     max_body_bytes: int = 1024 * 1024
     idle_timeout_sec: float = 60.0
@@ -208,12 +212,27 @@ def load_inventory(config: ServerConfig) -> Inventory:
 
             doc = generate_availability_feed(seed=config.seed)
             inventory.add_records(iter_feed_document(doc, f"<generated inventory, seed {config.seed}>"))
+            if config.write_feed:
+                _write_generated_feed(doc, config.write_feed)
     except FeedError as exc:
         raise ServerStartError(f"cannot load the feed: {exc}") from None
     except DuplicateSlot as exc:
         raise ServerStartError(f"cannot load the feed {config.feed or '(generated)'}: {exc}") from None
     inventory.done_loading()
     return inventory
+
+
+def _write_generated_feed(doc: dict[str, object], path: str) -> None:
+    """``--write-feed``: the generated inventory as an availability feed in Google's layout, so that
+    ``bookcheck run --feed PATH`` uses exactly the slots this server has."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(orjson.dumps(doc))
+        tmp.replace(target)
+    except OSError as exc:
+        raise ServerStartError(f"--write-feed {path}: cannot write: {exc.strerror or exc}") from None
 
 
 def build_app(config: ServerConfig, inventory: Inventory | None = None) -> BookingApp:
