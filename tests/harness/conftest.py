@@ -2,9 +2,7 @@
 
 To break one behaviour of the server on purpose, start it with a fault profile:
 ``reference(faults=("health-fail",))`` (``ServerConfig.faults``, as ``bookcheck serve --fault``;
-docs/faults.md lists them). The *breaker* proxy below is retired: it stays only until ``test_cli.py`` has
-moved its last two uses to profiles (``everything_500`` → ``error-rate=1:500``, ``health_503`` →
-``health-fail``); delete it then.
+docs/faults.md lists them). There is one way to break the server on purpose: a fault profile.
 """
 
 from __future__ import annotations
@@ -14,13 +12,11 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, web
 from timebase import FEED_START, pinned_clock
 
 from booking_protocol.feed import FeedSlot, load_availability_feed
@@ -85,115 +81,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-# ------------------------------------------------------------------------------------------------------
-# the breaker proxy (retired: only test_cli.py still uses it; use a fault profile instead)
-# ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ProxyCall:
-    """One request through the breaker. ``before`` may set ``status``/``body`` to answer without upstream;
-    ``after`` may change ``status``, ``body`` (a JSON value or bytes) and ``headers``."""
-
-    op: str
-    method: str
-    request: Any  # decoded JSON request body (None when not JSON)
-    raw_request: bytes
-    headers: dict[str, str]
-    status: int | None = None
-    body: Any = None
-    response_headers: dict[str, str] = field(default_factory=dict)
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-Hook = Callable[[ProxyCall], Awaitable[None] | None]
-
-
-async def _maybe(hook: Hook | None, call: ProxyCall) -> None:
-    if hook is None:
-        return
-    res = hook(call)
-    if asyncio.iscoroutine(res):
-        await res
-
-
-@contextlib.contextmanager
-def breaker(upstream: str, *, before: Hook | None = None, after: Hook | None = None) -> Iterator[str]:
-    """Run a reverse proxy to ``upstream`` in a thread; yield its base URL."""
-    state: dict[str, Any] = {}
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            decoded = json.loads(raw) if raw else None
-        except ValueError:
-            decoded = None
-        op = request.path.rstrip("/").rsplit("/", 1)[-1]
-        call = ProxyCall(
-            op=op,
-            method=request.method,
-            request=decoded,
-            raw_request=raw,
-            headers=dict(request.headers),
-            state=state,
-        )
-        await _maybe(before, call)
-        if call.status is None:
-            fwd_headers = {
-                k: v for k, v in call.headers.items() if k.lower() in ("authorization", "content-type")
-            }
-            async with box["session"].request(
-                request.method, upstream + request.path_qs, data=call.raw_request, headers=fwd_headers
-            ) as resp:
-                payload = await resp.read()
-                call.status = resp.status
-                call.response_headers = {"Content-Type": resp.headers.get("Content-Type", "")}
-                try:
-                    call.body = json.loads(payload) if payload else None
-                except ValueError:
-                    call.body = payload
-            await _maybe(after, call)
-        body = call.body
-        if isinstance(body, bytes):
-            data = body
-        elif body is None:
-            data = b""
-        else:
-            data = json.dumps(body).encode()
-            call.response_headers.setdefault("Content-Type", "application/json")
-        headers = {k: v for k, v in call.response_headers.items() if v}
-        return web.Response(status=call.status, body=data, headers=headers)
-
-    async def main() -> None:
-        box["session"] = ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        box["url"] = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        stop = box["stop"] = asyncio.Event()
-        ready.set()
-        await stop.wait()
-        await box["session"].close()
-        await runner.cleanup()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(20), "the breaker proxy did not start"
-        yield box["url"]
-    finally:
-        loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(timeout=20)
-        if not thread.is_alive():
-            loop.close()
 
 
 @contextlib.contextmanager

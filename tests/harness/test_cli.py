@@ -15,7 +15,7 @@ import pytest
 from bookcheck.cli import main
 from harness.results import ExitCode, RunResult
 
-from .conftest import PASSWORD, USER, breaker, free_port, reference_server  # noqa: TID252
+from .conftest import PASSWORD, USER, free_port, reference_server  # noqa: TID252
 
 
 @pytest.fixture
@@ -162,12 +162,11 @@ def test_a_run_without_feed_is_refused_unless_no_scenario_needs_slots(
 def test_a_target_that_answers_badly_is_a_deviation_not_unreachable(
     capsys: pytest.CaptureFixture[str], reference: Callable[..., Any], feed_path: Path
 ) -> None:
-    def everything_500(c: Any) -> None:
-        c.status, c.body = 500, b"oops"
-
-    with reference() as server, breaker(server.rest_url, after=everything_500) as url:
+    with reference(faults=("error-rate=1:500",)) as server:
         code, out, _ = _run(
-            _base(url, feed_path) + ["--scenario", "health/ok", "--scenario", "create-booking/echo"], capsys
+            _base(server.rest_url, feed_path)
+            + ["--scenario", "health/ok", "--scenario", "create-booking/echo"],
+            capsys,
         )
     assert code == ExitCode.DEVIATIONS
     assert "health/ok" in out
@@ -203,26 +202,28 @@ def test_credentials_from_file_and_environment(
         code, out, err = _run(["run", "--target", server.rest_url, "--scenario", "auth/*"], capsys)
         assert code == ExitCode.OK, out + err
         monkeypatch.setenv("BOOKCHECK_PASSWORD", "wrong")
-        code, out, _ = _run(["run", "--target", server.rest_url, "--scenario", "health/ok", "-q"], capsys)
-        assert code == ExitCode.DEVIATIONS  # auth/valid-credentials-accepted
+        code, out, err = _run(["run", "--target", server.rest_url, "--scenario", "health/ok", "-q"], capsys)
+        assert code == ExitCode.USAGE  # the preflight's setup error (D30), not a cascade of deviations
+        assert "refuses the credentials given" in err
 
 
 def test_baseline_accepts_known_deviations_and_fails_stale_entries(
     reference: Callable[..., Any], feed_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def health_503(c: Any) -> None:
-        if c.op == "HealthCheck":
-            c.status = 503
-
     written = tmp_path / "written.yaml"
+    with reference(faults=("health-fail",)) as server:
+        args = _base(server.rest_url, feed_path) + [
+            "--scenario",
+            "health/ok",
+            "--scenario",
+            "create-booking/echo",
+        ]
+        code, _, _ = _run(args + ["--write-baseline", str(written)], capsys)
+        assert code == ExitCode.DEVIATIONS
+        assert "health/ok" in written.read_text()
+        code, out, _ = _run(args + ["--baseline", str(written)], capsys)
+        assert code == ExitCode.OK, out
     with reference() as server:
-        with breaker(server.rest_url, after=health_503) as url:
-            args = _base(url, feed_path) + ["--scenario", "health/ok", "--scenario", "create-booking/echo"]
-            code, _, _ = _run(args + ["--write-baseline", str(written)], capsys)
-            assert code == ExitCode.DEVIATIONS
-            assert "health/ok" in written.read_text()
-            code, out, _ = _run(args + ["--baseline", str(written)], capsys)
-            assert code == ExitCode.OK, out
         # the server is fixed: the baseline entry is stale and fails the run
         args = _base(server.rest_url, feed_path) + [
             "--scenario",
