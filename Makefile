@@ -2,19 +2,23 @@
 PY ?= .venv/bin/python
 BOOKCHECK ?= .venv/bin/bookcheck
 
-.PHONY: help setup check test conformance bench proto
+.PHONY: help setup check test ci conformance bench proto
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 setup:  ## create .venv with the package and its dev tools
 	python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'
 
-check:  ## lint and type-check
+check:  ## lint, format check and strict typing (as scripts/check runs them before the tests)
 	.venv/bin/ruff check .
-	.venv/bin/mypy booking_protocol harness reports mock_server bookcheck
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy booking_protocol harness reports mock_server bookcheck loadtest
 
-test:  ## the whole test suite, as CI runs it
+test:  ## the whole test suite
 	$(PY) -m pytest -n 2
+
+ci:  ## exactly what CI runs (.ci/run): system packages, venv, checks, tests
+	bash scripts/check
 
 conformance:  ## full suite against our own reference server, REST and gRPC
 	$(BOOKCHECK) demo

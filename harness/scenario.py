@@ -61,6 +61,9 @@ class Step:
     times: int | str | None = None
     concurrent: int | str | None = None
     expect: tuple[Expectation, ...] = ()
+    #: the step only prepares the scenario (a setup booking, a fill): when one of its checks fails, the
+    #: scenario stops with "precondition failed" and its own rules are not judged (see ScenarioRun)
+    precondition: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ def parse_scenarios(doc: Any, source: str) -> list[Scenario]:
                     times=st.get("times"),
                     concurrent=st.get("concurrent"),
                     expect=tuple(exps),
+                    precondition=bool(st.get("precondition", False)),
                 )
             )
         py = raw.get("python")
@@ -201,10 +205,8 @@ def _load_cached(path_text: str, _mtime_ns: int) -> tuple[Scenario, ...]:
 
 
 def default_scenario_files() -> list[Path]:
-    # TEMPORARY (lead): load_*.yaml is the load mix, moving to scenarios/load/ at integration
-    return sorted(
-        p for p in SCENARIOS_DIR.glob("*.yaml") if p.name != "rules.yaml" and not p.name.startswith("load_")
-    )
+    # scenario files are the YAML files of scenarios/ itself; other data (the load mix) lives in subfolders
+    return sorted(p for p in SCENARIOS_DIR.glob("*.yaml") if p.name != "rules.yaml")
 
 
 def load_scenarios(extra: Iterable[str | Path] = (), *, include_default: bool = True) -> list[Scenario]:
