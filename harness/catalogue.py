@@ -48,6 +48,8 @@ def parse_rules(doc: Any, source: str) -> tuple[Rule, ...]:
                 spec=str(item["spec"]),
                 text=str(item["text"]),
                 excluded=item.get("excluded"),
+                meaning=item.get("meaning"),
+                fix=item.get("fix"),
             )
         )
     return tuple(out)

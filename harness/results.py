@@ -84,7 +84,7 @@ class Exchange:
     error: str | None = None         # transport error text when there is no response (timeout, reset, ...)
     scenario_id: str = ""
     step: str = ""
-    sent_at: float | None = None     # epoch seconds on the run's clock when sent (replays: concurrency, waits)
+    sent_at: float | None = None     # epoch seconds (run clock) when sent: replays keep waits and overlap
 
 
 @dataclass(frozen=True)

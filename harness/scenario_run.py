@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from booking_protocol.feed import FeedSlot
 from harness.catalogue import rules_by_id
-from harness.checks import REGISTRY, CheckContext, Verdict, auto_checks, failure_cause
+from harness.checks import REGISTRY, CheckContext, Verdict, auto_checks, failure_cause, symptom
 from harness.evidence import with_evidence
 from harness.ids import Ids
 from harness.inventory import Inventory
@@ -38,6 +39,12 @@ if TYPE_CHECKING:  # RunConfig lives in harness.config; it is not re-exported fr
 
 #: Upper bound of copies in one ``times:``/``concurrent:`` step (keeps every scenario bounded).
 MAX_COPIES = 32
+
+
+class PreconditionFailed(ScenarioStopped):
+    """A step that only prepares the scenario (``precondition: true``) failed: the scenario stops, reports
+    this once (its reason), and its own rules are not judged. The failing rule is reported where it belongs:
+    by the scenarios that exist for it."""
 
 
 class ScenarioRun:
@@ -71,6 +78,7 @@ class ScenarioRun:
         self.exchanges: list[Exchange] = []
         self.results: list[CheckResult] = []
         self._auto: dict[str, list[tuple[Verdict, str]]] = {}
+        self._prepared: set[str] = set()  # precondition steps (their passes stand when one fails)
 
     # --- TemplateScope / ScenarioView -----------------------------------------------------------------
     def slot(self, name: str) -> FeedSlot:
@@ -114,7 +122,11 @@ class ScenarioRun:
         auth: str = "default",
         raw: bytes | None = None,
         path: str | None = None,
+        counted: bool = True,
     ) -> Reply:
+        """Send one request as step ``step_id`` and record its reply (judged by the automatic checks).
+        ``counted=False``: a verification resend (Google's idempotency resend) left out of the method
+        statistics, as Google's summary counts one CreateBooking per slot; still judged and cleaned up."""
         if raw is not None and self.transport != "rest":
             raise ScenarioStopped("raw request bodies are REST-only", skip=True)
         sent_at = self.config.clock()
@@ -140,7 +152,8 @@ class ScenarioRun:
             content_type=reply.content_type,
         )
         self.exchanges.append(ex)
-        self.created.exchanges.append(ex)
+        if counted:
+            self.created.exchanges.append(ex)
         self.created.observe(reply, self.scenario.id)
         if step_id not in self.replies:
             self.replies[step_id] = []
@@ -184,6 +197,51 @@ class ScenarioRun:
     def verdict(self, step_id: str, v: Verdict) -> None:
         self.results.append(self._to_result(step_id, v))
 
+    def precondition(self, step_id: str, name: str, **args: Any) -> None:
+        """:meth:`expect` for a step that only prepares the scenario (Python scenarios' ``precondition``)."""
+        before = len(self.results)
+        self.expect(step_id, name, **args)
+        self._prepared.add(step_id)
+        self.hold_precondition(step_id, before, _primary_rule(name, args))
+
+    def hold_precondition(
+        self, step_id: str, before: int, primary: Iterable[str], later_rules: Iterable[str] = ()
+    ) -> None:
+        """Stop with :class:`PreconditionFailed` when precondition step ``step_id`` did not bring about what
+        it prepares: a FAIL of a ``primary`` rule among its results (from index ``before``; e.g. "the booking
+        was made", not "it echoes the user", which stays a deviation where it was seen). That failure is not
+        charged to this scenario: it becomes the scenario's reason, once; the passes reached so far at the
+        scenario's own steps, and the rules of the steps it will not run (``later_rules``), are marked not
+        judged."""
+        mine = self.results[before:]
+        wanted = set(primary)
+        failed = [r for r in mine if r.status == Status.FAIL and r.rule_id in wanted]
+        if not failed:
+            return
+        first = failed[0]
+        reason = f"not judged: precondition failed at step {step_id!r}: {first.message} ({first.rule_id})"
+        self.results = [
+            _not_judged(r, reason) if r.status == Status.PASS and r.step not in self._prepared else r
+            for r in self.results[:before]
+        ] + [r for r in mine if r not in failed]
+        judged = {r.rule_id for r in self.results}
+        for rule_id in dict.fromkeys(later_rules):
+            if rule_id not in judged:
+                self.results.append(self._not_judged_rule(rule_id, reason))
+        raise PreconditionFailed(reason, skip=True)
+
+    def _not_judged_rule(self, rule_id: str, reason: str) -> CheckResult:
+        rule = rules_by_id()[rule_id]
+        return CheckResult(
+            rule_id=rule.id,
+            status=Status.SKIP,
+            severity=rule.severity,
+            spec=rule.spec,
+            scenario_id=self.scenario.id,
+            step="",
+            message=reason,
+        )
+
     def _to_result(self, step_id: str, v: Verdict) -> CheckResult:
         rule = rules_by_id()[v.rule_id]
         sev = rule.severity
@@ -201,6 +259,7 @@ class ScenarioRun:
         if v.ok:
             return passed
         own = list(v.evidence) if v.evidence is not None else self.replies.get(step_id, [])[:3]
+        passed = replace(passed, message=_deviation_message(v, own))
         steps_before = list(v.related_steps) or [s for s in self.order if s != step_id]
         earlier = [self.replies[s][0].exchange for s in steps_before if self.replies.get(s)]
         target = self.config.target
@@ -251,16 +310,55 @@ class ScenarioRun:
             bodies = [resolve(step.request, self, copy=i) for i in range(copies)]
             await self.call_many(step.id, step.call, bodies, concurrent=concurrent, auth=step.auth)
             self.requests[step.id] = bodies[0]
+        before = len(self.results)
         for e in step.expect:
             args = {k: (resolve(v, self) if k not in ("user",) else v) for k, v in e.args.items()}
             if "exactly" in args:
                 args["exactly"] = resolve_int(e.args["exactly"], self)
             self.expect(step.id, e.name, **args)
+        if step.precondition:
+            self._prepared.add(step.id)
+            later = self.scenario.steps[self.scenario.steps.index(step) + 1 :]
+            self.hold_precondition(step.id, before, _rules_of([step]), _rules_of(later))
 
 
 # ------------------------------------------------------------------------------------------------------
 # the run
 # ------------------------------------------------------------------------------------------------------
+
+
+def _not_judged(r: CheckResult, reason: str) -> CheckResult:
+    """A pass that no longer stands because a later precondition of its scenario failed."""
+    return replace(r, status=Status.SKIP, message=reason)
+
+
+def _primary_rule(name: str, args: dict[str, Any]) -> list[str]:
+    """The rule an expectation exists for: the ``rule:`` it names, else its check's first rule (the
+    "it happened" rule, e.g. create-booking/succeeds of booking-created)."""
+    rule = args.get("rule")
+    if isinstance(rule, str):
+        return [rule]
+    reg = REGISTRY[name]
+    return list(reg.rules[:1])
+
+
+def _rules_of(steps: Iterable[Step]) -> list[str]:
+    """The rules the steps exist for (see :func:`_primary_rule`)."""
+    return [r for st in steps for e in st.expect for r in _primary_rule(e.name, e.args)]
+
+
+def _deviation_message(v: Verdict, own: list[Reply]) -> str:
+    """Symptom first, expectation second: "CreateBooking returned booking b-3 (CONFIRMED); expected HTTP
+    200 with booking_failure SLOT_UNAVAILABLE". The symptom is the check's own short account (``actual``)
+    when it has one, else what the decisive reply did."""
+    detail = v.actual if v.actual and len(v.actual) <= 200 and not v.actual.startswith("HTTP ") else None
+    if own:
+        what = symptom(own[0])
+        if detail:
+            what = f"{own[0].exchange.operation}: {detail}"
+    else:
+        what = detail or v.actual or v.message
+    return f"{what}; expected {v.expected or v.message}"
 
 
 def _worst(results: Iterable[CheckResult]) -> Status:
@@ -310,6 +408,8 @@ async def run_scenario(
         else:
             for step in s.steps:
                 await run.run_step(step)
+    except PreconditionFailed as exc:  # not judged: SKIP unless a deviation was seen before it
+        stop, status_override = exc.reason, Status.SKIP
     except ScenarioStopped as exc:
         stop = exc.reason
         if exc.skip:
@@ -342,4 +442,4 @@ async def run_scenario(
     )
 
 
-__all__ = ["MAX_COPIES", "ScenarioRun", "ScenarioStopped", "run_scenario"]
+__all__ = ["MAX_COPIES", "PreconditionFailed", "ScenarioRun", "ScenarioStopped", "run_scenario"]

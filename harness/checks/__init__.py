@@ -43,6 +43,7 @@ from harness.checks.core import (
     is_booking,
     rule_problems,
     slot_mismatches,
+    symptom,
     verdict,
     verify_registry,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "lease_of",
     "rule_problems",
     "slot_mismatches",
+    "symptom",
     "verdict",
     "verify_registry",
 ]

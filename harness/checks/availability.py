@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from harness.checks.core import CheckContext, Verdict, check, describe, slot_mismatches, verdict
+from harness.checks.core import (
+    CheckContext,
+    Verdict,
+    check,
+    describe,
+    failure_cause,
+    slot_mismatches,
+    verdict,
+)
 from harness.normalize import dig
 from harness.target_base import Reply
 
@@ -164,5 +172,39 @@ def same_answer_as(
         "the same request in another allowed JSON encoding gets the same answer",
         expected=describe(other),
         actual=None if ok else describe(r),
+        related=(step,),
+    )
+
+
+@check(
+    "bookable-as-answered",
+    rules=("bal/available-is-bookable", "check-availability/available-is-bookable"),
+)
+def bookable_as_answered(ctx: CheckContext, step: str, rule: str) -> Iterable[Verdict]:
+    """D31: the CreateBooking of this step (a fresh token, sent right after the availability answer of
+    ``step`` for the same slot) does not fail with SLOT_UNAVAILABLE when that answer said available. When
+    the answer said unavailable there is nothing to judge here (bal/open-slot-available and
+    check-availability/open-count judge that answer)."""
+    answer = ctx.earlier(step)
+    if answer.status != 200:
+        return
+    if answer.exchange.operation == "CheckAvailability":
+        count = dig(answer.data, "count_available", 0)
+        said = isinstance(count, int) and count > 0
+    else:
+        said = bool(dig(_bal_entries(answer)[0], "available", False)) if _bal_entries(answer) else False
+    if not said:
+        return
+    r = ctx.reply
+    false = r.status == 200 and failure_cause(r) == "SLOT_UNAVAILABLE"
+    yield verdict(
+        rule,
+        not false,
+        "a slot answered available can be booked at once",
+        expected="the booking (no SLOT_UNAVAILABLE right after an answer of available)",
+        actual=f"{answer.exchange.operation} answered the slot available, then CreateBooking of that slot "
+        "failed with SLOT_UNAVAILABLE"
+        if false
+        else None,
         related=(step,),
     )

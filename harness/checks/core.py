@@ -203,6 +203,24 @@ def describe(reply: Reply) -> str:
     return f"HTTP {reply.status} {text}"
 
 
+def symptom(reply: Reply) -> str:
+    """What a reply did, in a few words, for the first half of a deviation message ("CreateBooking
+    succeeded (booking b-3, CONFIRMED)", "UpdateBooking failed with SLOT_UNAVAILABLE", "... HTTP 500")."""
+    op = reply.exchange.operation or "the call"
+    if reply.status is None:
+        return f"{op} got no response ({reply.exchange.error})"
+    cause = failure_cause(reply)
+    if reply.status == 200 and cause is not None:
+        return f"{op} failed with {cause}"
+    for key in ("booking", "lease"):
+        obj = reply.data.get(key) if reply.ok else None
+        if isinstance(obj, dict):
+            ident = obj.get(f"{key}_id") or "(no id)"
+            state = obj.get("status")
+            return f"{op} succeeded ({key} {ident}" + (f", {state})" if state else ")")
+    return f"{op} answered HTTP {reply.status}"
+
+
 def failure_cause(reply: Reply) -> str | None:
     bf = reply.data.get("booking_failure")
     if bf is None:
@@ -263,7 +281,7 @@ def expect_business_failure(
         rule,
         not bad,
         what,
-        expected=f"HTTP 200 with booking_failure.cause in {list(causes)}",
+        expected=f"HTTP 200 with booking_failure {' or '.join(causes)}",
         actual=describe(bad[0]) if bad else None,
         evidence=bad[:3] or None,
     )

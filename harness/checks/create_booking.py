@@ -38,6 +38,9 @@ from harness.normalize import dig
         "create-booking/idempotent-capacity",
         "lease/book-on-lease",
         "http/bad-request-no-effect",
+        "create-booking/token-other-body",
+        "update-booking/whole-booking-cancel",
+        "update-booking/whole-booking-reschedule",
     ),
 )
 def booking_created(
@@ -132,26 +135,124 @@ def same_booking_as(
         "the same request gets the same response",
         expected=f"booking_id {want!r}",
         actual=detail or (describe(bad[0]) if bad else None),
-        evidence=bad[:3] or None,
+        evidence=([first] + [r for r in bad if r is not first][:2]) if bad else None,  # both answers
         related=(step,),
     )
 
 
-@check("all-same-booking", rules=("create-booking/concurrent-replay",))
+#: Transient answers a server may give a copy of an in-flight CreateBooking (D25): 409 ABORTED, 429
+#: RESOURCE_EXHAUSTED, 503 UNAVAILABLE (the gRPC codes arrive mapped to these HTTP statuses).
+TRANSIENT = (CONFLICT, 429, 503)
+
+
+@check(
+    "all-same-booking",
+    rules=("create-booking/concurrent-replay", "create-booking/in-flight-copy-transient"),
+)
 def all_same_booking(ctx: CheckContext) -> Iterable[Verdict]:
-    """Every copy names the same booking. A copy answered 409 (ABORTED, "a concurrency problem", §4) while
-    the first was in flight is tolerated: Google retries it; the capacity steps that follow show that only
-    one spot was taken."""
-    ids = {booking_id(r) for r in ctx.replies if is_booking(r)}
-    failed = [r for r in ctx.replies if not is_booking(r) and r.status != CONFLICT]
-    ok = len(ids) == 1 and not failed
+    """D25: concurrent copies of one request make at most one booking, and every copy that got a booking
+    names it. A copy answered with a transient 409/429/503 is a warning (Google counts it as an error); the
+    resend that follows in the scenario (``converged``) shows whether the server converges."""
+    booked = [r for r in ctx.replies if is_booking(r)]
+    ids = sorted({booking_id(r) for r in booked})
+    transient = [r for r in ctx.replies if not is_booking(r) and r.status in TRANSIENT]
+    failed = [r for r in ctx.replies if not is_booking(r) and r.status not in TRANSIENT]
+    ok = len(ids) <= 1 and not failed
+    symptom = f"{len(ctx.replies)} concurrent copies of one CreateBooking gave {len(ids)} distinct bookings"
+    if failed:
+        symptom += f" and {len(failed)} answers without a booking ({describe(failed[0])})"
     yield verdict(
         "create-booking/concurrent-replay",
         ok,
-        f"{len(ctx.replies)} concurrent copies of one request name one booking",
-        expected="every copy answers the same booking_id (409 tolerated)",
-        actual=None if ok else f"{len(ids)} distinct booking_ids, {len(failed)} copies without a booking",
-        evidence=(failed[:2] + [r for r in ctx.replies if is_booking(r)][:2]) if not ok else None,
+        "concurrent copies of one request name one booking",
+        expected="every copy answers the same booking_id (a transient 409/429/503 is judged separately)",
+        actual=None if ok else f"{symptom}: {ids[:3]}",
+        evidence=(failed[:2] + booked[:2]) if not ok else None,
+    )
+    codes = sorted({r.status for r in transient if r.status is not None})
+    yield verdict(
+        "create-booking/in-flight-copy-transient",
+        not transient,
+        "copies of an in-flight CreateBooking are served, not refused as transient",
+        expected="each copy gets the booking (copies serialised)",
+        actual=f"{len(transient)} of {len(ctx.replies)} copies answered HTTP {codes}" if transient else None,
+        evidence=transient[:2] or None,
+    )
+
+
+@check("converged", rules=("create-booking/in-flight-copies-converge",))
+def converged(ctx: CheckContext, step: str) -> Iterable[Verdict]:
+    """The resend after the copies of ``step`` returns a booking, the one booking those copies made (if any
+    copy got one). Judged when a copy got a booking or a transient answer (D25), not when all failed."""
+    copies = ctx.scenario.step_replies(step)
+    made = sorted({booking_id(r) for r in copies if is_booking(r)})
+    if not made and not any(r.status in TRANSIENT for r in copies):
+        return  # the copies failed outright: create-booking/concurrent-replay reports it, nothing converges
+    r = ctx.reply
+    actual: str | None = None
+    if not is_booking(r):
+        actual = f"the resend after the concurrent copies got no booking: {describe(r)}"
+    elif len(made) > 1 or (made and booking_id(r) != made[0]):
+        actual = f"the resend got booking {booking_id(r)!r} where the copies made {made}"
+    ok = actual is None
+    yield verdict(
+        "create-booking/in-flight-copies-converge",
+        ok,
+        "a resend after in-flight copies returns their booking",
+        expected=f"the booking {made[0]!r}" if made else "the one booking of the token",
+        actual=actual,
+        related=(step,),
+    )
+
+
+@check("token-reused", rules=("create-booking/token-other-body",))
+def token_reused(ctx: CheckContext, step: str, what: str = "a different body") -> Iterable[Verdict]:
+    """D24: a used token with ``what`` changed: the token's booking, a 4xx or a booking_failure are all
+    accepted (CAUSE_UNSPECIFIED is judged by failure/cause-specified); a different booking is a deviation,
+    and so is a 5xx or no answer, which column 3 of D24 does not allow."""
+    want = booking_id(ctx.earlier(step))
+    r = ctx.reply
+    if is_booking(r):
+        ok = booking_id(r) == want
+        actual = None if ok else f"the token resent with {what} made a second booking {booking_id(r)!r}"
+    else:
+        four_xx = r.status is not None and 400 <= r.status < 500
+        ok = four_xx or (r.status == 200 and failure_cause(r) is not None)
+        actual = None if ok else f"the token resent with {what} was answered {describe(r)}"
+    yield verdict(
+        "create-booking/token-other-body",
+        ok,
+        f"a used idempotency token with {what} makes no second booking",
+        expected=f"the token's booking {want!r}, a 4xx, or HTTP 200 with a booking_failure",
+        actual=actual,
+        related=(step,),
+    )
+
+
+@check(
+    "token-replayed",
+    rules=("create-booking/replay-after-cancel", "create-booking/replay-after-reschedule"),
+)
+def token_replayed(ctx: CheckContext, step: str, update: str, rule: str) -> Iterable[Verdict]:
+    """D26: the token of booking ``step`` resent after the update ``update`` returns that booking (in its
+    current or original state: which state is not judged here, the echo rules judge the fields). A new
+    booking, or no booking, is a deviation; a spot taken again is shown by the scenario's full slot (the
+    resend then either overbooks, with a new booking_id, or fails)."""
+    want = booking_id(ctx.earlier(step))
+    r = ctx.reply
+    if not is_booking(r):
+        actual: str | None = f"the token resent after the update got no booking: {describe(r)}"
+    elif booking_id(r) != want:
+        actual = f"the token resent after the update made a new booking {booking_id(r)!r}"
+    else:
+        actual = None
+    yield verdict(
+        rule,
+        actual is None,
+        "a token resent after a cancel or reschedule returns its booking",
+        expected=f"booking {want!r} in its current or original state",
+        actual=actual,
+        related=(step, update),
     )
 
 

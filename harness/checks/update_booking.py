@@ -19,13 +19,13 @@ from harness.checks.core import (
 from harness.normalize import dig
 
 
-@check("cancelled", rules=("update-booking/cancel",))
-def cancelled(ctx: CheckContext, step: str) -> Iterable[Verdict]:
+@check("cancelled", rules=("update-booking/cancel", "update-booking/whole-booking-cancel"))
+def cancelled(ctx: CheckContext, step: str, rule: str = "update-booking/cancel") -> Iterable[Verdict]:
     want = booking_id(ctx.earlier(step))
     r = ctx.reply
     ok = is_booking(r) and booking_id(r) == want and dig(r.data, "booking.status") == "CANCELED"
     yield verdict(
-        "update-booking/cancel",
+        rule,
         ok,
         "the cancel returns the booking with status CANCELED",
         expected=f"HTTP 200, booking {want!r} with status CANCELED",
@@ -52,8 +52,10 @@ def recancel(ctx: CheckContext, step: str) -> Iterable[Verdict]:
     )
 
 
-@check("rescheduled", rules=("update-booking/reschedule",))
-def rescheduled(ctx: CheckContext, step: str, slot: str) -> Iterable[Verdict]:
+@check("rescheduled", rules=("update-booking/reschedule", "update-booking/whole-booking-reschedule"))
+def rescheduled(
+    ctx: CheckContext, step: str, slot: str, rule: str = "update-booking/reschedule"
+) -> Iterable[Verdict]:
     first = ctx.earlier(step)
     s = ctx.scenario.slot(slot)
     r = ctx.reply
@@ -71,7 +73,7 @@ def rescheduled(ctx: CheckContext, step: str, slot: str) -> Iterable[Verdict]:
         if dig(r.data, "booking.status") not in allowed:
             problems.append(f"status {dig(r.data, 'booking.status')!r} (want {want_status!r})")
     yield verdict(
-        "update-booking/reschedule",
+        rule,
         not problems,
         "the rescheduled booking keeps its id and status and shows the new slot",
         expected=f"booking {booking_id(first)!r} at start_sec {s.start_sec}, status unchanged",
@@ -80,14 +82,16 @@ def rescheduled(ctx: CheckContext, step: str, slot: str) -> Iterable[Verdict]:
     )
 
 
-@check("party-size-changed", rules=("update-booking/party-size",))
-def party_size_changed(ctx: CheckContext, step: str, party_size: int) -> Iterable[Verdict]:
+@check("party-size-changed", rules=("update-booking/party-size", "update-booking/whole-booking-party-size"))
+def party_size_changed(
+    ctx: CheckContext, step: str, party_size: int, rule: str = "update-booking/party-size"
+) -> Iterable[Verdict]:
     r = ctx.reply
     want = booking_id(ctx.earlier(step))
     got = dig(r.data, "booking.slot.resources.party_size", 0)
     ok = is_booking(r) and booking_id(r) == want and got == party_size
     yield verdict(
-        "update-booking/party-size",
+        rule,
         ok,
         "the booking shows the new party size",
         expected=f"booking {want!r} with party_size {party_size}",

@@ -123,6 +123,10 @@ class DomainConfig:
     recancel: Literal["failure", "echo"] = "failure"
     invalid_slot: Literal["unavailable", "400"] = "unavailable"
     same_user_rebook: Literal["reject", "allow", "overlapping"] = "reject"
+    #: D24: a used token with another slot, user or party size: its booking (column 2) or 400 (column 3)
+    token_reuse: Literal["replay", "refuse"] = "replay"
+    #: D26: a token resent after its booking changed: the booking as it is now (column 2) or as first made
+    replay_state: Literal["current", "original"] = "current"
 
 
 @dataclass(slots=True)
@@ -144,6 +148,7 @@ class _UserIndex:
 class _State:
     bookings: dict[str, Booking] = field(default_factory=dict)
     by_token: dict[str, Booking] = field(default_factory=dict)
+    first_views: dict[str, BookingView] = field(default_factory=dict)  # by token, as first answered (D26)
     by_user: dict[str, _UserIndex] = field(default_factory=dict)
     users: dict[UserInfo, UserInfo] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
@@ -309,7 +314,7 @@ class BookingService:
             self._settle(now)
             replay = s.by_token.get(cmd.idempotency_token)
             if replay is not None:  # §3.2: the same response; capacity is used once
-                return BookingResult(booking=_view(replay))
+                return self._replay(replay, cmd, q)
             cands = self.inventory.candidates(q)
             if not cands:
                 return BookingResult(failure=self._no_such_slot("slot"))
@@ -343,6 +348,7 @@ class BookingService:
                 lease.used_by = b.booking_id
             s.bookings[b.booking_id] = b
             s.by_token[cmd.idempotency_token] = b
+            s.first_views[cmd.idempotency_token] = _view(b)
             idx = s.by_user.get(user.user_id)
             if idx is None:
                 idx = s.by_user[user.user_id] = _UserIndex()
@@ -351,6 +357,20 @@ class BookingService:
             if slot.is_async:
                 heapq.heappush(s.pending, (now + self.config.async_confirm_after_sec, self._seq(), b))
             return BookingResult(booking=_view(b))
+
+    def _replay(self, b: Booking, cmd: CreateBookingCommand, q: SlotQuery) -> BookingResult:
+        """The answer to a token already used (§3.2): its booking, now (D26 column 2) or as first answered
+        (``replay_state="original"``); a request that differs from the first (another slot, user or party
+        size, D24) gets the booking too, or 400 with ``token_reuse="refuse"``."""
+        token = cmd.idempotency_token or ""
+        if self.config.token_reuse == "refuse":
+            same_user = cmd.user is not None and cmd.user.user_id == b.user.user_id
+            first = self._s.first_views[token].slot
+            if not same_user or not any(c is first for c in self.inventory.candidates(q)):
+                raise InvalidArgument("idempotency_token", "was already used for a different request")
+        if self.config.replay_state == "original":
+            return BookingResult(booking=self._s.first_views[token])
+        return BookingResult(booking=_view(b))
 
     def _same_user_failure(self, user_id: str, cands: list[InventorySlot]) -> Failure | None:
         """D10: a live booking of this user on the same slot (reject / overlapping / allow)."""

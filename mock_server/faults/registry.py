@@ -199,10 +199,20 @@ CASES: tuple[Case, ...] = (
         "replay-new-booking",
         "create-booking/idempotent-replay",
         "create-booking/concurrent-replay",
-        why="sequential and concurrent replays are both treated as new requests",
+        "create-booking/in-flight-copies-converge",
+        "create-booking/token-other-body",
+        "create-booking/replay-after-cancel",
+        "create-booking/replay-after-reschedule",
+        why="every resent token is treated as new: sequential and concurrent replays, the resend after the "
+        "copies, resends with another body (D24) and resends after a cancel or reschedule (D26)",
         grpc=True,
     ),
-    _c("replay-takes-spot", "create-booking/idempotent-capacity"),
+    _c(
+        "replay-takes-spot",
+        "create-booking/idempotent-capacity",
+        "create-booking/token-other-body",
+        why="a resent token takes a spot: after an identical resend, and after one with another user (D24)",
+    ),
     _c("race-replay", "create-booking/concurrent-replay", grpc=True),
     _c("dedupe-returns-earlier", "create-booking/new-token-not-earlier-booking"),
     _c(
@@ -212,11 +222,11 @@ CASES: tuple[Case, ...] = (
         "create-booking/idempotent-capacity",
         "create-booking/concurrent-last-spots",
         "http/bad-request-no-effect",
-        "bal/full-slot-unavailable",
-        "lease/unavailable-slot",
-        "update-booking/reschedule-full-slot",
-        why="every scenario that fills a slot loses its last spot (a 1-spot slot cannot be booked at "
-        "all); the slot then never looks full to BAL or CreateLease",
+        "bal/available-is-bookable",
+        "create-booking/token-other-body",
+        why="every scenario that fills a slot as its own check loses its last spot (a 1-spot slot cannot be "
+        "booked at all), though BAL says available (D31); where a fill only prepares a scenario (full-slot "
+        "BAL, lease or reschedule), that scenario is not judged",
     ),
     _c(
         "overbook",
@@ -246,13 +256,12 @@ CASES: tuple[Case, ...] = (
         "bal/one-entry-per-slot-time",
         "bal/open-slot-available",
         "bal/unknown-slot-unavailable",
-        "bal/full-slot-unavailable",
         "bal/across-services",
         "lease/created",
         "lease/holds-spot",
         "lease/idempotent-user-reference",
-        "lease/unavailable-slot",
-        why="the harness sends int64 as strings (as Google does) in every request, so almost nothing works",
+        why="the harness sends int64 as strings (as Google does) in every request, so almost nothing works "
+        "(scenarios whose setup bookings fail are not judged)",
     ),
     # --- leases --------------------------------------------------------------------------------------------
     _c(
@@ -279,13 +288,20 @@ CASES: tuple[Case, ...] = (
     _c("lease-no-expiry", "lease/expired", grpc=True),
     _c("lease-overbook", "lease/unavailable-slot"),
     # --- UpdateBooking -------------------------------------------------------------------------------------
-    _c("cancel-wrong-status", "update-booking/cancel"),
+    _c(
+        "cancel-wrong-status",
+        "update-booking/cancel",
+        "update-booking/whole-booking-cancel",
+        why="both UpdateBooking forms cancel (D27)",
+    ),
     _c(
         "cancel-no-release",
         "update-booking/cancel-frees-spot",
         "create-booking/failed-retry",
         "bal/freed-slot-available",
-        why="three scenarios rely on a cancel freeing a spot: rebooking it, retrying a failed booking, BAL",
+        "update-booking/whole-booking-cancel",
+        why="four scenarios rely on a cancel freeing a spot: rebooking it, retrying a failed booking, BAL, "
+        "and the whole-booking cancel (D27)",
         grpc=True,
     ),
     _c("recancel-error", "update-booking/recancel"),
@@ -299,13 +315,35 @@ CASES: tuple[Case, ...] = (
     ),
     _c("unknown-booking-500@UpdateBooking", "update-booking/unknown-booking"),
     _c("unknown-booking-500@GetBookingStatus", "get-booking-status/unknown"),
-    _c("reschedule-echo-old", "update-booking/reschedule"),
-    _c("reschedule-keeps-old", "update-booking/reschedule-frees-old", grpc=True),
+    _c(
+        "reschedule-echo-old",
+        "update-booking/reschedule",
+        "update-booking/whole-booking-reschedule",
+        why="both UpdateBooking forms reschedule (D27)",
+    ),
+    _c(
+        "reschedule-keeps-old",
+        "update-booking/reschedule-frees-old",
+        "update-booking/whole-booking-reschedule",
+        why="both UpdateBooking forms reschedule (D27)",
+        grpc=True,
+    ),
     _c("reschedule-no-take", "update-booking/reschedule-takes-new"),
     _c("reschedule-overbook", "update-booking/reschedule-full-slot"),
     _c("reschedule-not-idempotent", "update-booking/idempotent"),
-    _c("reschedule-new-id", "update-booking/reschedule", grpc=True),
-    _c("party-size-ignored", "update-booking/party-size"),
+    _c(
+        "reschedule-new-id",
+        "update-booking/reschedule",
+        "update-booking/whole-booking-reschedule",
+        why="both UpdateBooking forms reschedule (D27)",
+        grpc=True,
+    ),
+    _c(
+        "party-size-ignored",
+        "update-booking/party-size",
+        "update-booking/whole-booking-party-size",
+        why="both UpdateBooking forms change the party size (D27)",
+    ),
     # --- GetBookingStatus / ListBookings -------------------------------------------------------------------
     _c("status-unmapped", "get-booking-status/known"),
     _c("status-stale-cancel", "get-booking-status/after-cancel"),
@@ -314,6 +352,28 @@ CASES: tuple[Case, ...] = (
     _c("list-leaks-users", "list-bookings/isolation", grpc=True),
     _c("list-cancelled-as-confirmed", "list-bookings/cancelled"),
     _c("unknown-user-500", "list-bookings/unknown-user"),
+    # --- issue 11: idempotency tokens (D24-D26) and the whole-booking UpdateBooking form (D27) ------------
+    _c("token-other-body-books", "create-booking/token-other-body", grpc=True),
+    _c("in-flight-conflict", "create-booking/in-flight-copy-transient"),
+    _c(
+        "in-flight-no-converge",
+        "create-booking/in-flight-copy-transient",
+        "create-booking/in-flight-copies-converge",
+        why="the copies get a transient 503 (a warning) and the resend never gets the booking",
+        grpc=True,
+    ),
+    _c("replay-after-cancel-books", "create-booking/replay-after-cancel", grpc=True),
+    _c("replay-after-reschedule-books", "create-booking/replay-after-reschedule"),
+    _c("whole-cancel-ignored", "update-booking/whole-booking-cancel"),
+    _c("whole-reschedule-refused", "update-booking/whole-booking-reschedule", grpc=True),
+    _c("whole-party-size-ignored", "update-booking/whole-booking-party-size"),
+    _c(
+        "capacity-off-by-one@CreateBooking",
+        "check-availability/available-is-bookable",
+        availability="check",
+        only=("check-availability/available-is-bookable",),
+        why="CheckAvailability counts the last spot that CreateBooking refuses (false availability, D31)",
+    ),
 )
 
 

@@ -1216,3 +1216,200 @@ class UnknownUser500(Fault):
         if request and not self.app.service.knows_user(request):
             raise AppError(ErrorCode.INTERNAL, "internal error: user lookup failed")
         return await call_next(request)
+
+
+# ==========================================================================================================
+# Idempotency tokens and the whole-booking UpdateBooking form (issue 11: §11 D24-D27)
+# ==========================================================================================================
+
+
+def _is_whole_form(request: UpdateBookingCommand) -> bool:
+    """The whole booking sent back (D27): it names the slot's merchant or service, which the short form of
+    §3.5 never needs to."""
+    return request.merchant_id is not None or request.service_id is not None
+
+
+@profile
+class TokenOtherBodyBooks(_Tokens):
+    name = "token-other-body-books"
+    summary = (
+        "a CreateBooking resent with a used idempotency_token but another slot, user or party size is "
+        "booked as a new request (an identical resend is still answered from the token)"
+    )
+
+    def configure(self, args: str) -> None:
+        super().configure(args)
+        self.bodies: dict[str, tuple[Any, Any]] = {}
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        if not isinstance(request, CreateBookingCommand) or not request.idempotency_token:
+            return await call_next(request)
+        token = request.idempotency_token
+        body = (request.slot, request.user.user_id if request.user else None)
+        first = self.bodies.setdefault(token, body)
+        if first != body:
+            return await call_next(replace(request, idempotency_token=self.fresh(token)))
+        return await call_next(request)
+
+
+class _InFlight(_Domain):
+    """Copies of a CreateBooking that arrive while the first of their token is in flight (held for a short
+    window here, as a slow database write would) are answered with an error instead of being serialised."""
+
+    default_methods = CREATE
+    args_help = "[WINDOW] how long the first request of a token stays in flight (default 150ms)"
+    window = 0.15
+
+    def configure(self, args: str) -> None:
+        super().configure(args)
+        self.window = parse_duration(args, self.where()) if args else 0.15
+        self.in_flight: set[str] = set()
+
+    def busy(self, token: str) -> Any:
+        raise AppError(ErrorCode.ABORTED, "a request with this idempotency_token is in progress")
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        if not isinstance(request, CreateBookingCommand) or not request.idempotency_token:
+            return await call_next(request)
+        token = request.idempotency_token
+        if token in self.in_flight:
+            return self.busy(token)
+        self.in_flight.add(token)
+        try:
+            await self.plan.sleep(self.window)
+            return await call_next(request)
+        finally:
+            self.in_flight.discard(token)
+
+
+@profile
+class InFlightConflict(_InFlight):
+    name = "in-flight-conflict"
+    summary = (
+        "a copy of a CreateBooking whose first request is still in flight is answered 409 ABORTED; a "
+        "resend after it finished gets the booking (transient, D25)"
+    )
+
+
+@profile
+class InFlightNoConverge(_InFlight):
+    name = "in-flight-no-converge"
+    summary = (
+        "a copy of a CreateBooking whose first request is still in flight is answered 503 UNAVAILABLE, "
+        "and so is every later request under that token: resends never get the booking (D25)"
+    )
+
+    def configure(self, args: str) -> None:
+        super().configure(args)
+        self.poisoned: set[str] = set()
+
+    def busy(self, token: str) -> Any:
+        self.poisoned.add(token)
+        raise AppError(ErrorCode.UNAVAILABLE, "the booking service is busy, try again")
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        if isinstance(request, CreateBookingCommand) and request.idempotency_token in self.poisoned:
+            return self.busy(request.idempotency_token)
+        return await super().intercept(method, request, call_next)
+
+
+class _ReplayAfterUpdate(_Tokens):
+    """A token whose booking was changed since is processed as a new request (its record is dropped on
+    the change); :meth:`changed` says which change."""
+
+    def configure(self, args: str) -> None:
+        super().configure(args)
+        self.booked: dict[str, tuple[str, int]] = {}  # token -> (booking_id, start_sec when booked)
+
+    def changed(self, now: BookingView, start_sec: int) -> bool:
+        raise NotImplementedError
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        if not isinstance(request, CreateBookingCommand) or not request.idempotency_token:
+            return await call_next(request)
+        token = request.idempotency_token
+        known = self.booked.get(token)
+        view = self.booking(known[0]) if known else None
+        if known is not None and view is not None and self.changed(view, known[1]):
+            return await call_next(replace(request, idempotency_token=self.fresh(token)))
+        result = await call_next(request)
+        if known is None and isinstance(result, BookingResult) and result.booking is not None:
+            self.booked[token] = (result.booking.booking_id, result.booking.slot.start_sec)
+        return result
+
+
+@profile
+class ReplayAfterCancelBooks(_ReplayAfterUpdate):
+    name = "replay-after-cancel-books"
+    summary = "a CreateBooking token resent after its booking was cancelled books again (D26)"
+
+    def changed(self, now: BookingView, start_sec: int) -> bool:
+        return now.status is BookingStatus.CANCELED
+
+
+@profile
+class ReplayAfterRescheduleBooks(_ReplayAfterUpdate):
+    name = "replay-after-reschedule-books"
+    summary = (
+        "a CreateBooking token resent after its booking was rescheduled books its first slot again (D26)"
+    )
+
+    def changed(self, now: BookingView, start_sec: int) -> bool:
+        return now.status is not BookingStatus.CANCELED and now.slot.start_sec != start_sec
+
+
+@profile
+class WholeCancelIgnored(_Cancel):
+    name = "whole-cancel-ignored"
+    summary = (
+        "an UpdateBooking that sends the whole booking back with status CANCELED is answered with the "
+        "booking unchanged (only the short form cancels, D27)"
+    )
+
+    def wants(self, intent: UpdateIntent) -> bool:
+        return intent.is_cancel and intent.names_slot
+
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        if not _is_whole_form(request):
+            return await call_next(request)
+        return BookingResult(booking=before)
+
+
+@profile
+class WholeRescheduleRefused(_Modify):
+    name = "whole-reschedule-refused"
+    summary = (
+        "an UpdateBooking that sends the whole booking back (status CONFIRMED, a new start) is refused "
+        "with 400: the status field is taken as a forbidden status change (D27)"
+    )
+
+    def wants(self, intent: UpdateIntent) -> bool:
+        return intent.reschedule
+
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        if request.status is None or not _is_whole_form(request):
+            return await call_next(request)
+        raise AppError(ErrorCode.INVALID_ARGUMENT, "booking.status: cannot be set on a reschedule")
+
+
+@profile
+class WholePartySizeIgnored(_Modify):
+    name = "whole-party-size-ignored"
+    summary = (
+        "an UpdateBooking that sends the whole booking back with a new party_size is answered with the "
+        "booking unchanged (D27)"
+    )
+
+    def wants(self, intent: UpdateIntent) -> bool:
+        return intent.party_size_change and not intent.reschedule
+
+    async def change(
+        self, request: UpdateBookingCommand, before: BookingView, intent: UpdateIntent, call_next: Handler
+    ) -> Any:
+        if not _is_whole_form(request):
+            return await call_next(request)
+        return BookingResult(booking=before)

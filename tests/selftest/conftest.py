@@ -21,7 +21,9 @@ def clean_runs() -> dict[str, RunResult]:
     with serve(grpc=True) as served:
         out["rest"] = run_harness(served.rest_url)
         out["rest-check"] = run_harness(
-            served.rest_url, availability="check", only=("check-availability/open-and-full",)
+            served.rest_url,
+            availability="check",
+            only=("check-availability/open-and-full", "check-availability/available-is-bookable"),
         )
         assert served.grpc_url is not None
         out["grpc"] = run_harness(served.grpc_url)
