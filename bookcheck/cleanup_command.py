@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from booking_protocol.errors import ExitCode
+from harness.checks import booking_id, is_booking
 from harness.journal import Journal, read_ledger
 from harness.ledger import CreatedItem, CreatedRegistry, cleanup
 from harness.prepare import RunOptions, prepare
@@ -55,24 +56,35 @@ def cleanup_command(args: argparse.Namespace) -> int:
         needs_scenarios=False,
     )
     config = prepare(options)
-    if not ledger.pending:
+    if not ledger.pending and not ledger.in_flight:
         print(f"bookcheck cleanup: nothing left to clean up ({ledger.created} resources in {args.ledger})")
         return int(ExitCode.OK)
-    print(f"bookcheck cleanup: {len(ledger.pending)} of {ledger.created} resources left on {target_url}")
+    flying = f", and {len(ledger.in_flight)} booking request(s) in flight" if ledger.in_flight else ""
+    print(
+        f"bookcheck cleanup: {len(ledger.pending)} of {ledger.created} resources left on {target_url}{flying}"
+    )
     registry = CreatedRegistry()
     for e in ledger.pending:
         registry.items[(e.kind, e.id)] = CreatedItem(
             e.kind, e.id, e.scenario_id, slot=e.slot, expires=e.expires
         )
-    resources = asyncio.run(_clean(config, registry, args.ledger))
+    resources = asyncio.run(_clean(config, registry, ledger.in_flight, args.ledger))
     return _print_outcome(resources)
 
 
-async def _clean(config: Any, registry: CreatedRegistry, ledger_path: str) -> tuple[CreatedResource, ...]:
+async def _clean(
+    config: Any, registry: CreatedRegistry, in_flight: tuple[dict[str, Any], ...], ledger_path: str
+) -> tuple[CreatedResource, ...]:
     target = make_target(config.target)
     journal = Journal(ledger_path, target=target.url)
     try:
         await target.preflight()
+        for request in in_flight:  # its token returns the booking if the killed run's request made one
+            reply = await target.call("CreateBooking", request)
+            if is_booking(reply):
+                bid = booking_id(reply)
+                registry.items[("booking", bid)] = CreatedItem("booking", bid, "(in flight when killed)")
+            journal.resolved(str(request["idempotency_token"]))
         resources = await cleanup(target, registry, False, "cleanup", config.clock)
     finally:
         await target.close()

@@ -11,6 +11,11 @@ Format (one JSON object per line)::
     {"event": "created", "kind": "booking", "id": "b-1", "scenario_id": "create-booking/echo"}
     {"event": "created", "kind": "lease", "id": "l-7", "scenario_id": "…", "slot": {…}, "expires": 1800000000}
     {"event": "cleaned", "kind": "booking", "id": "b-1", "note": null}
+
+A CreateBooking is written as ``{"event": "sending", "request": {…}}`` *before* it is sent; the booking it
+made carries the request's ``token`` in its "created" line. A request with no such line was in flight when
+the run died: ``bookcheck cleanup`` resends it with the same idempotency token (which returns the booking if
+it was made, §3.2) and cancels what comes back.
 """
 
 from __future__ import annotations
@@ -52,13 +57,33 @@ class Journal:
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self._write({"bookcheck_ledger": FORMAT_VERSION, "target": target, "started": started})
 
-    def created(self, kind: str, id_: str, scenario_id: str, *, slot: Any = None, expires: int = 0) -> None:
+    def created(
+        self,
+        kind: str,
+        id_: str,
+        scenario_id: str,
+        *,
+        slot: Any = None,
+        expires: int = 0,
+        token: str | None = None,
+    ) -> None:
         line: dict[str, Any] = {"event": "created", "kind": kind, "id": id_, "scenario_id": scenario_id}
         if slot is not None:
             line["slot"] = slot
         if expires:
             line["expires"] = expires
+        if token:
+            line["token"] = token
         self._write(line)
+
+    def sending(self, body: dict[str, Any], scenario_id: str) -> None:
+        """A CreateBooking about to be sent (resolved by a later "created" line with the same token)."""
+        self._write({"event": "sending", "scenario_id": scenario_id, "request": body})
+
+    def resolved(self, token: str) -> None:
+        """A CreateBooking request was answered without a booking (nothing to clean up), or an in-flight one
+        of a killed run was resolved by ``bookcheck cleanup``."""
+        self._write({"event": "resolved", "token": token})
 
     def cleaned(self, kind: str, id_: str, note: str | None = None) -> None:
         self._write({"event": "cleaned", "kind": kind, "id": id_, "note": note})
@@ -84,6 +109,8 @@ class Ledger:
     target: str
     pending: tuple[LedgerEntry, ...]
     created: int  # resources the file names in all
+    #: CreateBooking requests sent with no answer recorded (the run was killed while they were in flight)
+    in_flight: tuple[dict[str, Any], ...] = ()
 
 
 def read_ledger(path: str | Path) -> Ledger:
@@ -97,6 +124,8 @@ def read_ledger(path: str | Path) -> Ledger:
     target = ""
     created: dict[tuple[str, str], LedgerEntry] = {}
     cleaned: set[tuple[str, str]] = set()
+    sent: dict[str, dict[str, Any]] = {}  # token -> request
+    answered: set[str] = set()
     for n, text in enumerate(lines, 1):
         if not text.strip():
             continue
@@ -111,8 +140,18 @@ def read_ledger(path: str | Path) -> Ledger:
         if "bookcheck_ledger" in obj:
             target = target or str(obj.get("target", ""))
             continue
+        if obj.get("event") == "sending":
+            request = obj.get("request")
+            if isinstance(request, dict) and isinstance(request.get("idempotency_token"), str):
+                sent[request["idempotency_token"]] = request
+            continue
+        if obj.get("event") == "resolved":
+            answered.add(str(obj.get("token")))
+            continue
         key = (str(obj.get("kind")), str(obj.get("id")))
         if obj.get("event") == "created":
+            if obj.get("token"):
+                answered.add(str(obj["token"]))
             created[key] = LedgerEntry(
                 kind=key[0],
                 id=key[1],
@@ -127,7 +166,8 @@ def read_ledger(path: str | Path) -> Ledger:
     if not target and not created:
         raise UsageError(f"{p}: not a bookcheck ledger (no header line)")
     pending = tuple(e for k, e in created.items() if k not in cleaned)
-    return Ledger(target=target, pending=pending, created=len(created))
+    in_flight = tuple(r for tok, r in sent.items() if tok not in answered)
+    return Ledger(target=target, pending=pending, created=len(created), in_flight=in_flight)
 
 
 __all__ = ["FORMAT_VERSION", "Journal", "Ledger", "LedgerEntry", "read_ledger"]

@@ -41,22 +41,38 @@ class CreatedRegistry:
         #: the ledger file, written as resources appear, so a killed run's left-overs can be cleaned up
         self.journal = journal
 
-    def _add(self, item: CreatedItem) -> None:
+    def _add(self, item: CreatedItem, token: str | None = None) -> None:
         self.items[(item.kind, item.id)] = item
         if self.journal is not None:
-            self.journal.created(item.kind, item.id, item.scenario_id, slot=item.slot, expires=item.expires)
+            self.journal.created(
+                item.kind, item.id, item.scenario_id, slot=item.slot, expires=item.expires, token=token
+            )
+
+    def _answered_without_booking(self, request: dict[str, Any]) -> None:
+        token = request.get("idempotency_token")
+        if self.journal is not None and isinstance(token, str):
+            self.journal.resolved(token)
+
+    def sending(self, body: Any, scenario_id: str) -> None:
+        """A CreateBooking is about to be sent: the ledger names it first, so a run killed while it is in
+        flight leaves a request that ``bookcheck cleanup`` can resolve (resend with its token, cancel)."""
+        if self.journal is not None and isinstance(body, dict) and body.get("idempotency_token"):
+            self.journal.sending(body, scenario_id)
 
     def observe(self, reply: Reply, scenario_id: str) -> None:
         """Record what a successful reply created (a booking, a lease) or ended (a cancel, a lease consumed
         by a booking), so cleanup knows what is left without help from the scenarios."""
         op = reply.exchange.operation
+        request = reply.exchange.request.body if isinstance(reply.exchange.request.body, dict) else {}
+        if op == "CreateBooking" and reply.status is not None and not is_booking(reply):
+            self._answered_without_booking(request)  # no longer in flight, and nothing to clean up
         if not reply.ok:
             return
-        request = reply.exchange.request.body if isinstance(reply.exchange.request.body, dict) else {}
         if op == "CreateBooking" and is_booking(reply):
             bid = booking_id(reply)
             if bid and ("booking", bid) not in self.items:
-                self._add(CreatedItem("booking", bid, scenario_id))
+                token = request.get("idempotency_token")
+                self._add(CreatedItem("booking", bid, scenario_id), token if isinstance(token, str) else None)
             lease_id = (
                 (request.get("lease_ref") or {}).get("lease_id")
                 if isinstance(request.get("lease_ref"), dict)

@@ -130,6 +130,8 @@ class ScenarioRun:
         if raw is not None and self.transport != "rest":
             raise ScenarioStopped("raw request bodies are REST-only", skip=True)
         sent_at = self.config.clock()
+        if operation == "CreateBooking" and raw is None:
+            self.created.sending(body, self.scenario.id)  # in the ledger before it can exist on the target
         reply = await self.target.call(operation, body, auth=auth, raw=raw, path=path)
         ex = reply.exchange
         ex = Exchange(
