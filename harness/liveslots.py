@@ -13,6 +13,7 @@ scenarios (§11 D31), with slots nobody else touched.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ from harness.templates import slot_json, slot_time_json
 
 #: slot times asked about in one BatchAvailabilityLookup
 CHUNK = 50
+#: CheckAvailability calls in flight at once (it asks about one slot a call)
+CHECK_CONCURRENCY = 16
 #: rounds of "allocate, confirm, drop what is taken" at most: each round only asks about slots not yet
 #: confirmed, so a busy sandbox costs a few BatchAvailabilityLookup calls per round
 MAX_ROUNDS = 25
@@ -51,11 +54,16 @@ async def live_states(
     out (they are used as the feed says: a broken availability method is the scenarios' business)."""
     out: dict[tuple[object, ...], LiveState] = {}
     if availability == "check":
-        for s in slots:
-            reply = await target.call("CheckAvailability", {"slot": slot_json(s)})
+        sem = asyncio.Semaphore(CHECK_CONCURRENCY)
+
+        async def ask(s: FeedSlot) -> None:
+            async with sem:
+                reply = await target.call("CheckAvailability", {"slot": slot_json(s)})
             count = reply.data.get("count_available") if reply.ok else None
             if isinstance(count, int):
                 out[s.key] = LiveState(open=count > 0, spots=count)
+
+        await asyncio.gather(*(ask(s) for s in slots))
         return out
     by_merchant: dict[str, list[FeedSlot]] = {}
     for s in slots:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -11,18 +10,9 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from bookcheck.cli import main
 from booking_protocol import codegen
 from booking_protocol.openapi import POST_METHODS, build_document
-from mock_server import cli
-
-
-def main(argv: list[str]) -> int:
-    """``bookcheck ARGV`` for the sub-commands mock_server.cli registers (``bookcheck.cli`` loads them)."""
-    parser = argparse.ArgumentParser(prog="bookcheck")
-    cli.register(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
 
 SCHEMA_DIR = Path(codegen.__file__).resolve().parent / codegen.SCHEMA_DIR_NAME
 

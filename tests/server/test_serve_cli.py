@@ -17,11 +17,8 @@ import pytest
 from srvhelpers import Client, Serve
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The serve sub-command exactly as bookcheck/cli.py composes it, without depending on the other rooms.
-RUNNER = (
-    "import argparse, sys; from mock_server import cli; p = argparse.ArgumentParser(prog='bookcheck'); "
-    "s = p.add_subparsers(); cli.register(s); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
-)
+#: ``bookcheck`` itself: start-up errors reach its one error-to-exit-code mapping (bookcheck/cli.py).
+RUNNER = "import sys; from bookcheck.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
