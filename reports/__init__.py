@@ -1,9 +1,10 @@
-"""Report writers of bookcheck: console, JSON, JUnit XML, HTML and Google's test-client summary.
+"""Report writers of bookcheck: console, JSON, JUnit XML, HTML, reproducer scripts and Google's summary.
 
 Writers consume :mod:`harness.results` records only (never the runner or the targets), so a report can be
 written from a live run or re-rendered from a saved JSON report (``RunResult.from_dict``).
 
-``bookcheck run --report FORMAT:PATH`` (repeatable) goes through :func:`write_report`; the console
+``bookcheck run --report FORMAT:PATH`` (repeatable) goes through :func:`write_report` (``repro:DIR`` writes
+a directory of scripts, one per broken rule: :mod:`reports.repro_script`); the console
 progress and summary are :class:`reports.console.ConsoleReporter`, a ``RunListener``.
 """
 
@@ -16,9 +17,12 @@ from pathlib import Path
 
 from harness.results import RunResult
 
-from . import html_report, json_report, junit
+from . import html_report, json_report, junit, repro_script
 
-FORMATS: tuple[str, ...] = ("json", "junit", "html")
+#: Formats rendered as one text file each (:func:`render_report`).
+TEXT_FORMATS: tuple[str, ...] = ("json", "junit", "html")
+#: Every ``--report`` format: the text formats and ``repro`` (a directory of reproducer scripts).
+FORMATS: tuple[str, ...] = (*TEXT_FORMATS, "repro")
 
 _RENDERERS: dict[str, Callable[[RunResult], str]] = {
     "json": json_report.render,
@@ -32,7 +36,10 @@ def render_report(fmt: str, result: RunResult) -> str:
     try:
         renderer = _RENDERERS[fmt]
     except KeyError:
-        raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}") from None
+        raise ValueError(
+            f"unknown report format {fmt!r}: expected one of {', '.join(TEXT_FORMATS)} "
+            "(repro writes a directory)"
+        ) from None
     return renderer(result)
 
 
@@ -40,6 +47,9 @@ def write_report(fmt: str, path: str, result: RunResult) -> None:
     """Write the ``fmt`` report of ``result`` to ``path``: parent directories created, and written to a
     temporary file in the same directory then renamed over ``path``, so a reader (a CI artifact upload, a
     browser refresh) never sees half a report and a failed write leaves any previous report intact."""
+    if fmt == "repro":
+        repro_script.write_all(result, path)
+        return
     text = render_report(fmt, result)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -73,4 +83,4 @@ def _umask() -> int:
     return mask
 
 
-__all__ = ["FORMATS", "parse_report_option", "render_report", "write_report"]
+__all__ = ["FORMATS", "TEXT_FORMATS", "parse_report_option", "render_report", "write_report"]

@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="FORMAT:PATH",
-        help="also write FORMAT (json, junit, html) to PATH; repeatable",
+        help="also write FORMAT (json, junit, html; repro: a directory of scripts) to PATH; repeatable",
     )
     parser.add_argument("--google-summary", action="store_true", help="print Google's test-client summary")
     parser.add_argument("--quiet", action="store_true", help="no console summary")

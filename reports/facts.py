@@ -37,6 +37,20 @@ EXIT_MEANING: dict[ExitCode, str] = {
     ExitCode.DEVIATIONS: "deviations found, or a baseline entry went stale",
     ExitCode.USAGE: "usage error: bad flags, feed, profile, scenario or baseline file",
     ExitCode.UNREACHABLE: "the target could not be reached at all",
+    ExitCode.INCONCLUSIVE: "the run could judge too little to give a verdict",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C) before the run finished",
+    ExitCode.TERMINATED: "terminated (SIGTERM) before the run finished",
+}
+
+#: The verdict word of each exit code (the first word of every report's verdict line).
+VERDICTS: dict[ExitCode, str] = {
+    ExitCode.OK: "PASS",
+    ExitCode.DEVIATIONS: "FAIL",
+    ExitCode.USAGE: "USAGE ERROR",
+    ExitCode.UNREACHABLE: "UNREACHABLE",
+    ExitCode.INCONCLUSIVE: "INCONCLUSIVE",
+    ExitCode.INTERRUPTED: "INTERRUPTED",
+    ExitCode.TERMINATED: "TERMINATED",
 }
 
 #: Rule statuses of the rule table, in the order they are listed.
@@ -179,19 +193,15 @@ def _count(values: Iterable[str], keys: Iterable[str]) -> dict[str, int]:
 
 
 def failing_deviations(result: RunResult) -> list[CheckResult]:
-    """Deviations that fail the run under its ``--fail-on`` setting (baselined ones never do)."""
-    failing = {Status.FAIL} | ({Status.WARN} if result.fail_on == "warning" else set())
-    return [c for c in result.deviations() if c.status in failing and not c.baselined]
+    """Deviations that fail the run under its ``--fail-on`` setting: the run's own verdict rule
+    (:meth:`RunResult.failing_checks`), never decided again here."""
+    return result.failing_checks()
 
 
 def verdict(result: RunResult) -> str:
-    """PASS / FAIL / USAGE ERROR / UNREACHABLE, from the exit code the harness decided."""
-    return {
-        ExitCode.OK: "PASS",
-        ExitCode.DEVIATIONS: "FAIL",
-        ExitCode.USAGE: "USAGE ERROR",
-        ExitCode.UNREACHABLE: "UNREACHABLE",
-    }[ExitCode(result.exit_code)]
+    """PASS / FAIL / USAGE ERROR / UNREACHABLE / ..., from the exit code the harness decided with the one
+    verdict rule (``RunResult.fails_run``)."""
+    return VERDICTS[ExitCode(result.exit_code)]
 
 
 def summary(result: RunResult) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""The HTML report: one self-contained file a partner can open offline or attach to a ticket.
+"""The HTML report: one self-contained file a partner can open offline, filter, print or attach to a ticket.
 
-Inline CSS and one small static script (the copy buttons), nothing fetched: no external URL, font, image or
-script. Every value that reached us from the target (bodies, headers, messages quoting them, even the ids it
-assigned) passes through :func:`_e` (``html.escape`` after removing control characters), and no value is ever
-placed inside ``<script>``, ``<style>`` or an event-handler attribute. As a second line of defence the page
-carries a Content-Security-Policy that allows only the report's own script, by hash, so even a missed escape
-could not run a hostile server's script.
+The page opens on what a partner needs first (:mod:`reports.overview`): the verdict in plain words, then one
+line per broken rule, most severe first, with how often it was seen, what it means and how to fix it. Below
+come one card per broken rule (its scenarios and steps, the symptom first, evidence collapsed in
+``<details>`` with complete pretty-printed JSON), every scenario with status filters and a text filter, and
+the run's details (methods, rules, created resources, baseline), collapsed.
+
+Inline CSS and one small static script (filters, copy buttons), nothing fetched: no external URL, font,
+image or script. Every value that reached us from the target passes through :func:`_e` (``html.escape``
+after removing control characters), and no value is ever placed inside ``<script>``, ``<style>`` or an
+event-handler attribute. The page's Content-Security-Policy allows only the report's own script, by hash.
 """
 
 from __future__ import annotations
@@ -16,19 +20,40 @@ import html
 from collections.abc import Iterable
 from string import Template
 
-from harness.results import CheckResult, Exchange, HttpMessage, Rule, RunResult, ScenarioResult, Status
+from harness.results import CheckResult, Exchange, HttpMessage, RunResult, ScenarioResult, Status
 
 from . import facts
+from .overview import BrokenRule, broken_rules, occurrences_line, verdict_sentence
 
 _SCRIPT = """
-document.addEventListener('click', function (event) {
-  var button = event.target;
-  if (!button.classList || !button.classList.contains('copy')) { return; }
-  var pre = button.parentNode.querySelector('pre');
-  if (pre && navigator.clipboard) {
-    navigator.clipboard.writeText(pre.textContent).then(function () { button.textContent = 'copied'; });
+(function () {
+  var state = {status: 'all', text: ''};
+  function apply() {
+    var q = state.text.toLowerCase();
+    document.querySelectorAll('[data-status]').forEach(function (el) {
+      var okStatus = state.status === 'all' || el.getAttribute('data-status') === state.status;
+      var okText = !q || el.textContent.toLowerCase().indexOf(q) >= 0;
+      el.hidden = !(okStatus && okText);
+    });
+    document.querySelectorAll('button[data-filter]').forEach(function (b) {
+      b.setAttribute('aria-pressed', b.getAttribute('data-filter') === state.status ? 'true' : 'false');
+    });
   }
-});
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest ? event.target.closest('button') : null;
+    if (!button) { return; }
+    if (button.hasAttribute('data-filter')) { state.status = button.getAttribute('data-filter'); apply(); }
+    if (button.classList.contains('copy')) {
+      var pre = button.parentNode.parentNode.querySelector('pre');
+      if (pre && navigator.clipboard) {
+        navigator.clipboard.writeText(pre.textContent).then(function () { button.textContent = 'copied'; });
+      }
+    }
+  });
+  document.addEventListener('input', function (event) {
+    if (event.target.id === 'filter-text') { state.text = event.target.value; apply(); }
+  });
+})();
 """
 
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
@@ -36,31 +61,46 @@ _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1200px;
        padding: 0 1.5em 3em; color: #1d1d1f; background: #fff; }
-h1 { font-size: 1.5em; margin: .8em 0 .3em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
-h3 { margin: .2em 0 .4em; font-size: 1.1em; }
+h1 { font-size: 1.05em; margin: .9em 0 .3em; color: #5f6368; font-weight: 600; }
+h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; font-size: 1.25em; }
+h3 { margin: .1em 0 .3em; font-size: 1.08em; } h4 { margin: .6em 0 .2em; font-size: 1em; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12.5px; }
-pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: .6em .8em; overflow-x: auto;
-      white-space: pre-wrap; word-break: break-word; margin: .3em 0; }
+pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: .5em .7em; overflow: auto; max-height: 26em;
+      white-space: pre; margin: .3em 0; }
 table { border-collapse: collapse; width: 100%; margin: .5em 0; }
-th, td { border: 1px solid #e1e4e8; padding: .3em .5em; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #e1e4e8; padding: .25em .5em; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.verdict { padding: .8em 1em; border-radius: 6px; font-size: 1.15em; font-weight: 600; }
-.verdict.PASS { background: #e6f4ea; color: #137333; } .verdict.FAIL, .verdict.UNREACHABLE,
-.verdict.USAGE { background: #fce8e6; color: #a50e0e; }
+.verdict { padding: .7em 1em; border-radius: 6px; font-size: 1.35em; font-weight: 650; margin: .2em 0 .1em; }
+.verdict.PASS { background: #e6f4ea; color: #137333; } .verdict.FAIL, .verdict.ERROR { background: #fce8e6;
+  color: #a50e0e; } .verdict.WARN { background: #fef7e0; color: #8a5300; }
+.runline { color: #5f6368; margin: .2em 0 .6em; }
+.broken { list-style: none; padding: 0; margin: .4em 0; }
+.broken li { border-left: 5px solid #d93025; padding: .25em .8em; margin: .35em 0; background: #fafafa; }
+.broken li.WARN { border-left-color: #f9ab00; } .broken li.baselined { border-left-color: #9aa0a6; }
+.broken .what { font-weight: 600; } .broken .count { color: #5f6368; white-space: nowrap; }
+.broken .means, .broken .fix { margin-left: 0; } .label { color: #5f6368; font-weight: 600; }
 .badge { display: inline-block; padding: 0 .45em; border-radius: 4px; font-weight: 600; font-size: .85em; }
-.PASS .badge, .badge.PASS, .badge.satisfied { background: #e6f4ea; color: #137333; }
+.badge.PASS, .badge.satisfied { background: #e6f4ea; color: #137333; }
 .badge.FAIL, .badge.failed, .badge.ERROR, .badge.errored { background: #fce8e6; color: #a50e0e; }
 .badge.WARN { background: #fef7e0; color: #8a5300; }
 .badge.SKIP, .badge.skipped, .badge.not-exercised, .badge.excluded, .badge.baselined
   { background: #eceff1; color: #455a64; }
-.deviation { border: 1px solid #e1e4e8; border-left: 5px solid #d93025; border-radius: 4px; padding: .6em 1em;
-             margin: 1em 0; }
-.deviation.WARN { border-left-color: #f9ab00; } .deviation.baselined { border-left-color: #9aa0a6; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; margin: .4em 0; }
-dl.meta dt { color: #5f6368; } dl.meta dd { margin: 0; }
-details { margin: .4em 0; } summary { cursor: pointer; }
-.cmd { position: relative; } .cmd button { position: absolute; right: .4em; top: .4em; }
-.over { color: #a50e0e; font-weight: 600; } nav a { margin-right: 1em; } .muted { color: #5f6368; }
+.card { border: 1px solid #e1e4e8; border-left: 5px solid #d93025; border-radius: 4px; padding: .5em 1em;
+        margin: .9em 0; break-inside: avoid-page; }
+.card.WARN { border-left-color: #f9ab00; } .card.baselined { border-left-color: #9aa0a6; }
+.toolbar { position: sticky; top: 0; background: #fff; padding: .4em 0; border-bottom: 1px solid #eee;
+           z-index: 1; display: flex; gap: .4em; align-items: center; flex-wrap: wrap; }
+.toolbar button { font: inherit; padding: .15em .7em; border: 1px solid #c4c7c5; border-radius: 14px;
+                  background: #fff; cursor: pointer; }
+.toolbar button[aria-pressed="true"] { background: #1d1d1f; color: #fff; }
+.toolbar input { font: inherit; padding: .15em .5em; min-width: 18em; }
+.cmd .bar { display: flex; justify-content: space-between; align-items: center; }
+details { margin: .3em 0; } summary { cursor: pointer; color: #1a56a8; }
+.over { color: #a50e0e; font-weight: 600; } .muted { color: #5f6368; }
+@media print {
+  .toolbar, button.copy { display: none; } pre { max-height: none; white-space: pre-wrap; }
+  body { max-width: none; } .card { break-inside: auto; }
+}
 """
 
 _PAGE = Template("""<!DOCTYPE html>
@@ -75,12 +115,13 @@ script-src 'sha256-$script_hash'; img-src data:; base-uri 'none'; form-action 'n
 <style>$css</style>
 </head>
 <body>
-<header>
-<h1>bookcheck report — $suite</h1>
-<div class="verdict $verdict_class">$verdict_line</div>
-<dl class="meta">$run_meta</dl>
-<nav>$nav</nav>
+<header id="first-screen">
+<h1>bookcheck conformance report · Booking Server API v3</h1>
+<div class="verdict $verdict_class" id="verdict">$verdict_sentence</div>
+<p class="runline">$run_line</p>
+$broken_list
 </header>
+<div class="toolbar" role="toolbar" aria-label="filters">$filters</div>
 $sections
 <script>$script</script>
 </body>
@@ -97,22 +138,23 @@ def _badge(label: str, css: str | None = None) -> str:
     return f'<span class="badge {_e(css or label).replace(" ", "-")}">{_e(label)}</span>'
 
 
-def _meta(items: Iterable[tuple[str, object]]) -> str:
-    return "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items if v not in (None, ""))
-
-
 def _table(
-    headers: Iterable[str], rows: Iterable[Iterable[str]], numeric: frozenset[int] = frozenset()
+    headers: Iterable[str],
+    rows: Iterable[Iterable[str]],
+    numeric: frozenset[int] = frozenset(),
+    row_status: Iterable[str] | None = None,
 ) -> str:
-    """A table from already-escaped cell HTML; ``numeric`` are the column indexes aligned right."""
+    """A table from already-escaped cell HTML; ``row_status`` tags each row for the status filter."""
+    statuses = list(row_status) if row_status is not None else None
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    body = []
+    for n, row in enumerate(rows):
+        attr = f' data-status="{_e(statuses[n])}"' if statuses is not None else ""
+        cells = "".join(
+            f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row)
+        )
+        body.append(f"<tr{attr}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _section(anchor: str, title: str, content: str) -> str:
@@ -125,147 +167,196 @@ def _ms(value: float | None) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# sections
+# the first screen
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _summary(result: RunResult) -> str:
-    s = facts.summary(result)
-    statuses = [st.value for st in Status]
-    rows = [
-        [_e("scenarios"), *(_e(s["scenarios"][k]) for k in statuses), _e(s["scenarios"]["total"])],
-        [_e("checks"), *(_e(s["checks"][k]) for k in statuses), _e(s["checks"]["total"])],
+def _run_line(result: RunResult) -> str:
+    judged = len(result.scenarios)
+    items = [
+        f"{result.target} over {result.transport}",
+        f"suite {result.suite}",
+        f"{judged} scenarios",
+        f"{result.started_at[:16].replace('T', ' ')} UTC" if result.started_at else "",
+        f"{_ms(result.duration_ms)}",
+        f"exit code {int(result.exit_code)}",
+        f"bookcheck {result.tool_version}",
     ]
-    counts = _table(["", *statuses, "total"], rows, numeric=frozenset(range(1, 7)))
-    d = s["deviations"]
-    devs = (
-        f"<p>Deviations: {d['total']} ({d['error']} error-level, {d['warning']} warning-level, "
-        f"{d['info']} info); {d['baselined']} baselined; <strong>{d['failing']} failing the run</strong> "
-        f"(fail on: {_e(result.fail_on)}).</p>"
+    return " · ".join(_e(i) for i in items if i)
+
+
+def _broken_item(b: BrokenRule) -> str:
+    css = b.status.value + (" baselined" if b.baselined else "")
+    known = " " + _badge("baselined") if b.baselined else ""
+    lines = [
+        f'<li class="{css}" data-rule="{_e(b.rule_id)}"><a href="#{_e(b.anchor)}" class="what">'
+        f"{_badge(b.level, b.status.value)}{known} {_e(b.title)}</a> "
+        f'<span class="count">— {_e(occurrences_line(b))} · <code>{_e(b.rule_id)}</code></span>'
+    ]
+    if b.meaning:
+        lines.append(f'<div class="means"><span class="label">What it means:</span> {_e(b.meaning)}</div>')
+    if b.fix:
+        lines.append(f'<div class="fix"><span class="label">How to fix:</span> {_e(b.fix)}</div>')
+    return "".join(lines) + "</li>"
+
+
+def _broken_list(broken: list[BrokenRule]) -> str:
+    if not broken:
+        return '<p class="muted">No rule broken. Details of every scenario below.</p>'
+    return '<ol class="broken" id="broken-rules">' + "".join(_broken_item(b) for b in broken) + "</ol>"
+
+
+def _filters(result: RunResult) -> str:
+    counts = {s: sum(1 for x in result.scenarios if x.status == s) for s in Status}
+    buttons = ['<button type="button" data-filter="all" aria-pressed="true">all</button>']
+    buttons += [
+        f'<button type="button" data-filter="{s.value}" aria-pressed="false">{s.value} {counts[s]}</button>'
+        for s in (Status.FAIL, Status.WARN, Status.ERROR, Status.SKIP, Status.PASS)
+        if counts[s]
+    ]
+    field = (
+        '<input id="filter-text" type="search" placeholder="filter: rule, scenario, step, text" '
+        'aria-label="text filter">'
     )
-    return _section("summary", "Summary", counts + devs + f"<p>Rules: {_e(facts.rules_line(result))}.</p>")
+    return '<span class="muted">show</span> ' + "".join(buttons) + field
+
+
+# ----------------------------------------------------------------------------------------------------------
+# one card per broken rule
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _exchange(exchange: Exchange, decisive: bool) -> str:
+    request = exchange.request
+    mark = " <strong>(decisive step)</strong>" if decisive else ""
+    parts = [
+        f"<h4>{_e(exchange.operation)} · step {_e(exchange.step)}{mark} "
+        f'<span class="muted">{_e(_ms(exchange.elapsed_ms))}</span></h4>',
+        f"<div>→ <code>{_e(facts.request_line(request))}</code></div>",
+    ]
+    body = facts.body_text(request.body, indent=2)
+    if body:
+        parts.append(f"<pre>{_e(body)}</pre>")
+    parts.append(f"<div>← <code>{_e(facts.response_line(exchange))}</code></div>")
+    if exchange.response is not None:
+        parts.append(_headers(exchange.response))
+        body = facts.body_text(exchange.response.body, indent=2)
+        if body:
+            parts.append(f"<pre>{_e(body)}</pre>")
+    return '<div class="exchange">' + "".join(parts) + "</div>"
 
 
 def _headers(message: HttpMessage) -> str:
     if not message.headers:
         return ""
     text = "\n".join(f"{k}: {v}" for k, v in sorted(message.headers.items()))
-    return f"<details><summary>headers</summary><pre>{_e(text)}</pre></details>"
+    return f"<details><summary>response headers</summary><pre>{_e(text)}</pre></details>"
 
 
-def _exchange(exchange: Exchange, index: int) -> str:
-    request = exchange.request
-    req_body = facts.body_text(request.body, indent=2)
-    parts = [
-        f'<h4>{index}. {_e(exchange.operation)} <span class="muted">over {_e(exchange.transport)}, '
-        f"{_e(_ms(exchange.elapsed_ms))}{' · step ' + _e(exchange.step) if exchange.step else ''}"
-        f"</span></h4>",
-        f"<p>Request: <code>{_e(facts.request_line(request))}</code></p>",
-        _headers(request),
-    ]
-    if req_body:
-        parts.append(f"<pre>{_e(req_body)}</pre>")
-    parts.append(f"<p>Response: <code>{_e(facts.response_line(exchange))}</code></p>")
-    if exchange.response is not None:
-        parts.append(_headers(exchange.response))
-        resp_body = facts.body_text(exchange.response.body, indent=2)
-        if resp_body:
-            parts.append(f"<pre>{_e(resp_body)}</pre>")
-    return '<div class="exchange">' + "".join(parts) + "</div>"
-
-
-def _deviation(check: CheckResult, rule: Rule | None, anchor: str) -> str:
-    css = f"deviation {check.status.value}" + (" baselined" if check.baselined else "")
-    badges = _badge(check.status.value) + (" " + _badge("baselined") if check.baselined else "")
-    meta = _meta(
-        [
-            ("rule", check.rule_id),
-            ("why it matters", f"{rule.level}: {rule.text}" if rule and rule.text else None),
-            ("spec", check.spec),
-            ("severity", check.severity.value),
-            ("scenario", check.scenario_id),
-            ("step", check.step),
-            ("elapsed", _ms(check.elapsed_ms)),
-            ("baseline", "known deviation: reported, does not fail the run" if check.baselined else None),
-        ]
-    )
-    parts = [
-        f'<div class="{css}" id="{anchor}"><h3>{badges} {_e(check.rule_id)} — {_e(check.message)}</h3>',
-        f'<dl class="meta">{meta}</dl>',
-    ]
-    if check.expected is not None:
-        parts.append(f"<p>Expected</p><pre>{_e(check.expected)}</pre>")
-    if check.actual is not None:
-        parts.append(f"<p>Actual</p><pre>{_e(check.actual)}</pre>")
-    if check.reproduce:
-        parts.append(
-            f"<p>{_e(facts.reproduce_heading(check.reproduce).capitalize())}</p>"
-            '<div class="cmd"><button type="button" class="copy">copy</button>'
-            f"<pre>{_e(check.reproduce)}</pre></div>"
-        )
-    if check.exchanges:
-        inner = "".join(_exchange(x, i) for i, x in enumerate(check.exchanges, 1))
-        parts.append(f"<details open><summary>Exchanges ({len(check.exchanges)})</summary>{inner}</details>")
-    parts.append("</div>")
-    return "\n".join(parts)
-
-
-def _deviations(result: RunResult) -> str:
-    rules = facts.rules_by_id(result)
-    deviations = facts.sorted_deviations(result)
-    if not deviations:
-        return _section("deviations", "Deviations", "<p>No deviation: every rule judged held.</p>")
-    index = _table(
-        ["#", "status", "rule", "scenario", "step", "message"],
+def _evidence(check: CheckResult, scenario: ScenarioResult | None) -> str:
+    """Every recorded exchange of the scenario up to the failing step (else the check's own evidence),
+    the decisive step first."""
+    recorded: tuple[Exchange, ...] = getattr(scenario, "exchanges", ()) if scenario is not None else ()
+    exchanges = list(recorded or check.exchanges)
+    last = max((i for i, x in enumerate(exchanges) if x.step == check.step), default=len(exchanges) - 1)
+    exchanges = exchanges[: last + 1]
+    own = [x for x in exchanges if x.step == check.step]
+    earlier = [x for x in exchanges if x.step != check.step]
+    inner = "".join(_exchange(x, True) for x in own)
+    if earlier:
+        inner += f"<h4>Earlier steps ({len(earlier)} calls, in order)</h4>"
+        inner += "".join(_exchange(x, False) for x in earlier)
+    return (
         (
-            [
-                f'<a href="#dev-{i}">{i}</a>',
-                _badge(c.status.value) + (" " + _badge("baselined") if c.baselined else ""),
-                _e(c.rule_id),
-                _e(c.scenario_id),
-                _e(c.step),
-                _e(c.message),
-            ]
-            for i, c in enumerate(deviations, 1)
-        ),
+            f"<details><summary>Evidence: {len(exchanges)} call(s) of scenario {_e(check.scenario_id)} up to "
+            f"step {_e(check.step)}</summary>{inner}</details>"
+        )
+        if exchanges
+        else ""
     )
-    body = "\n".join(_deviation(c, rules.get(c.rule_id), f"dev-{i}") for i, c in enumerate(deviations, 1))
-    return _section("deviations", f"Deviations ({len(deviations)})", index + body)
 
 
-def _scenario_rows(scenarios: Iterable[ScenarioResult]) -> list[list[str]]:
-    return [
-        [
-            _e(s.scenario_id),
-            _e(s.title),
-            _badge(s.status.value),
-            _e(len(s.checks)),
-            _e(_ms(s.duration_ms)),
-            _e(s.reason),
-        ]
-        for s in scenarios
+def _occurrence(check: CheckResult, scenario: ScenarioResult | None) -> str:
+    parts = [
+        f"<h4>{_badge(check.status.value)} {_e(check.scenario_id)} · step {_e(check.step)}</h4>",
+        f'<div><span class="label">Symptom:</span> {_e(check.actual or check.message)}</div>',
     ]
+    if check.expected:
+        parts.append(f'<div><span class="label">Expected:</span> {_e(check.expected)}</div>')
+    parts.append(_evidence(check, scenario))
+    return '<div class="occurrence">' + "".join(parts) + "</div>"
+
+
+def _card(b: BrokenRule, scenarios: dict[str, ScenarioResult]) -> str:
+    css = f"card {b.status.value}" + (" baselined" if b.baselined else "")
+    spec = b.rule.spec if b.rule else b.checks[0].spec
+    parts = [
+        f'<article class="{css}" id="{_e(b.anchor)}" data-status="{_e(b.status.value)}">',
+        f"<h3>{_badge(b.level, b.status.value)} {_e(b.title)}</h3>",
+        f'<div class="muted"><code>{_e(b.rule_id)}</code> · spec {_e(spec)} · {_e(occurrences_line(b))}'
+        + (" · known deviation (baseline): reported, does not fail the run" if b.baselined else "")
+        + "</div>",
+    ]
+    if b.meaning:
+        parts.append(f'<p><span class="label">What it means:</span> {_e(b.meaning)}</p>')
+    if b.fix:
+        parts.append(f'<p><span class="label">How to fix:</span> {_e(b.fix)}</p>')
+    command = (
+        f"export BOOKCHECK_USER=... BOOKCHECK_PASSWORD=...\nbash DIR/{b.reproducer} BASE_URL"
+        f"        # DIR from --report repro:DIR; exit 1 = still broken\n"
+        f"bookcheck replay REPORT.json --rule {b.rule_id} --target URL   # any transport"
+    )
+    parts.append(
+        '<div class="cmd"><div class="bar"><span class="label">Reproduce:</span>'
+        '<button type="button" class="copy">copy</button></div>'
+        f"<pre>{_e(command)}</pre></div>"
+    )
+    parts += [_occurrence(c, scenarios.get(c.scenario_id)) for c in b.checks]
+    return "\n".join(parts) + "</article>"
+
+
+def _cards(result: RunResult, broken: list[BrokenRule]) -> str:
+    if not broken:
+        return ""
+    scenarios = {s.scenario_id: s for s in result.scenarios}
+    return _section("broken", f"Broken rules ({len(broken)})", "\n".join(_card(b, scenarios) for b in broken))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# scenarios and the run's details
+# ----------------------------------------------------------------------------------------------------------
 
 
 def _scenarios(result: RunResult) -> str:
     ordered = sorted(result.scenarios, key=lambda s: (facts.status_rank(s.status), s.scenario_id))
+    rows = [
+        [
+            _badge(s.status.value),
+            _e(s.scenario_id),
+            _e(s.title),
+            _e(", ".join(dict.fromkeys(c.rule_id for c in s.checks if c.is_deviation)) or s.reason or ""),
+            _e(_ms(s.duration_ms)),
+        ]
+        for s in ordered
+    ]
     table = _table(
-        ["scenario", "title", "status", "checks", "duration", "reason"],
-        _scenario_rows(ordered),
-        numeric=frozenset({3, 4}),
+        ["status", "scenario", "title", "broken rules / reason", "duration"],
+        rows,
+        numeric=frozenset({4}),
+        row_status=[s.status.value for s in ordered],
     )
     errored = facts.errored_checks(result)
     if errored:
         rows = [
-            [_e(c.rule_id), _e(c.scenario_id), _e(c.step), _e(c.message), _e(_last_error(c))] for c in errored
+            [_e(c.rule_id), _e(c.scenario_id), _e(c.step), _e(c.message), _e(_last_call(c))] for c in errored
         ]
         table += f"<h3>Checks that could not be judged ({len(errored)})</h3>" + _table(
-            ["rule", "scenario", "step", "message", "last exchange"], rows
+            ["rule", "scenario", "step", "message", "last call"], rows
         )
     return _section("scenarios", f"Scenarios ({len(ordered)})", table)
 
 
-def _last_error(check: CheckResult) -> str:
+def _last_call(check: CheckResult) -> str:
     if not check.exchanges:
         return ""
     last = check.exchanges[-1]
@@ -273,8 +364,6 @@ def _last_error(check: CheckResult) -> str:
 
 
 def _methods(result: RunResult) -> str:
-    if not result.methods:
-        return _section("methods", "Methods", "<p>No call was made.</p>")
     rows = []
     for m in sorted(result.methods, key=lambda m: m.operation):
         over = facts.over_budget(m)
@@ -291,20 +380,12 @@ def _methods(result: RunResult) -> str:
                 _e(_ms(m.budget_ms) or "—"),
             ]
         )
-    note = (
-        '<p class="muted">failing = calls named in the evidence of an error-level deviation, or that got '
-        "no response. Budgets are the latency thresholds of spec §1.2.</p>"
+    table = _table(
+        ["method", "calls", "non-2xx", "failing", "p50", "p95", "max", "budget"],
+        rows,
+        numeric=frozenset(range(1, 8)),
     )
-    return _section(
-        "methods",
-        "Methods",
-        _table(
-            ["method", "calls", "non-2xx", "failing", "p50", "p95", "max", "budget"],
-            rows,
-            numeric=frozenset(range(1, 8)),
-        )
-        + note,
-    )
+    return f"<details><summary>Methods ({len(rows)}): calls and latency</summary>{table}</details>"
 
 
 def _rules(result: RunResult) -> str:
@@ -315,23 +396,21 @@ def _rules(result: RunResult) -> str:
             _e(r.spec),
             _badge(r.status),
             _e(", ".join(r.scenarios)),
-            _e(r.excluded or r.text)
-            + ("" if r.in_catalogue else ' <span class="muted">(not in catalogue)</span>'),
+            _e(r.excluded or r.text),
         ]
         for r in facts.rule_rows(result)
     ]
-    return _section(
-        "rules",
-        "Rules",
-        f"<p>{_e(facts.rules_line(result))}.</p>"
-        + _table(["rule", "level", "spec", "status", "scenarios", "text"], rows),
-    )
+    table = _table(["rule", "level", "spec", "status", "scenarios", "text"], rows)
+    return f"<details><summary>Rules: {_e(facts.rules_line(result))}</summary>{table}</details>"
 
 
 def _resources(result: RunResult) -> str:
-    if not result.created:
-        return _section("resources", "Created resources", "<p>The run created no booking or lease.</p>")
     s = facts.summary(result)["created"]
+    line = (
+        f"Cleanup: {s['total']} created, {s['cleaned_up']} cleaned up, {s['left_behind']} left on the target"
+    )
+    if not result.created:
+        return f"<p>{_e(line)}.</p>"
     ordered = sorted(result.created, key=lambda r: (r.cleaned_up, r.kind, r.scenario_id, r.id))
     rows = [
         [
@@ -343,81 +422,54 @@ def _resources(result: RunResult) -> str:
         ]
         for r in ordered
     ]
-    intro = (
-        f"<p>{s['total']} created, {s['cleaned_up']} cleaned up, {s['left_behind']} left on the target.</p>"
-    )
-    return _section(
-        "resources", "Created resources", intro + _table(["kind", "id", "scenario", "cleanup", "note"], rows)
-    )
+    table = _table(["kind", "id", "scenario", "cleanup", "note"], rows)
+    return f"<details><summary>{_e(line)}</summary>{table}</details>"
 
 
 def _baseline(result: RunResult) -> str:
     base = result.baseline
     if not base.accepted and not base.stale:
-        return _section("baseline", "Baseline", "<p>No baseline entry matched or went stale.</p>")
+        return ""
     parts = []
     if base.accepted:
         items = "".join(f"<li><code>{_e(k)}</code></li>" for k in sorted(base.accepted))
         parts.append(
-            f"<p>Accepted known deviations ({len(base.accepted)}): reported, not failing.</p><ul>{items}</ul>"
+            f"<p>Known deviations accepted ({len(base.accepted)}): reported, not failing.</p><ul>{items}</ul>"
         )
     if base.stale:
         items = "".join(f"<li><code>{_e(k)}</code></li>" for k in sorted(base.stale))
         parts.append(
-            f'<p class="over">Stale entries ({len(base.stale)}): these deviations no longer occur; '
-            f"each fails the run until removed from the baseline file.</p><ul>{items}</ul>"
+            f'<p class="over">Stale baseline entries ({len(base.stale)}): these deviations no longer '
+            f"occur; each fails the run until removed from the baseline file.</p><ul>{items}</ul>"
         )
-    return _section("baseline", "Baseline", "".join(parts))
+    return "".join(parts)
 
 
-_NAV = (
-    ("summary", "Summary"),
-    ("deviations", "Deviations"),
-    ("scenarios", "Scenarios"),
-    ("methods", "Methods"),
-    ("rules", "Rules"),
-    ("resources", "Resources"),
-    ("baseline", "Baseline"),
-)
+def _details(result: RunResult) -> str:
+    meta = (
+        f"seed {result.seed} · fail on {result.fail_on} · report schema {result.schema_version} · "
+        f"started {result.started_at}"
+    )
+    body = _baseline(result) + _methods(result) + _rules(result) + _resources(result)
+    return _section("run", "The run", f'<p class="muted">{_e(meta)}</p>' + body)
 
 
 def render(result: RunResult) -> str:
     """The whole page; a pure function of ``result``."""
+    broken = broken_rules(result)
     verdict = facts.verdict(result)
-    run_meta = _meta(
-        [
-            ("target", result.target),
-            ("transport", result.transport),
-            ("suite", result.suite),
-            ("seed", result.seed),
-            ("started", result.started_at),
-            ("duration", _ms(result.duration_ms)),
-            ("fail on", result.fail_on),
-            ("bookcheck", result.tool_version),
-            ("report schema", result.schema_version),
-        ]
-    )
-    sections = "".join(
-        (
-            _summary(result),
-            _deviations(result),
-            _scenarios(result),
-            _methods(result),
-            _rules(result),
-            _resources(result),
-            _baseline(result),
-        )
-    )
+    sentence = verdict_sentence(result)
+    css = "FAIL" if result.fails_run() or verdict != "PASS" else ("WARN" if broken else "PASS")
     return _PAGE.substitute(
         script_hash=_SCRIPT_HASH,
         css=_CSS,
         script=_SCRIPT,
         verdict=_e(verdict),
-        verdict_class=_e(verdict.split()[0]),
-        verdict_line=_e(facts.verdict_line(result)),
+        verdict_class=css,
+        verdict_sentence=_e(sentence),
+        run_line=_run_line(result),
+        broken_list=_broken_list(broken),
         target=_e(result.target),
-        suite=_e(result.suite),
-        run_meta=run_meta,
-        nav="".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in _NAV),
-        sections=sections,
+        filters=_filters(result),
+        sections=_cards(result, broken) + _scenarios(result) + _details(result),
     )

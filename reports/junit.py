@@ -1,38 +1,38 @@
-"""The JUnit XML report, for CI systems that show test results (Jenkins, GitLab, GitHub annotations).
+"""The JUnit XML report, for CI systems that show test results (GitLab, Jenkins, GitHub annotations).
 
 Mapping (documented for partners in docs/reports.md):
 
-* one ``<testsuite>`` per scenario group, the first segment of the scenario id (``lease`` for
-  ``lease/book-on-expired-lease``), in alphabetical order;
-* one ``<testcase classname="<scenario id>" name="<rule id>">`` per (scenario, rule) pair; several checks of
-  the same rule in one scenario (at different steps) merge into one test case, judged by the worst;
-* FAIL -> ``<failure type="<rule id>" message="...">`` with the evidence text;
-* a *baselined* FAIL -> ``<skipped type="baselined">`` (the run accepts it, like pytest's xfail), so the CI's
-  red/green agrees with bookcheck's exit code;
-* WARN -> a passing test case with the evidence in ``<system-out>``, and a suite-level
-  ``<property name="warning" value="<scenario id> <rule id>">`` (test-case properties are not valid in the
-  strict JUnit schemas that Jenkins and xunit2 use):
-  whether a warning fails the run (``--fail-on warning``) is the exit code's business, and a JUnit failure for
-  a warning would turn every CI red on a SHOULD;
-* SKIP -> ``<skipped message="<reason>">``; ERROR -> ``<error type="<rule id>">``;
-* a scenario with no checks (skipped or errored before its first check), or in ERROR after some checks,
-  adds a test case ``name="(scenario)"`` carrying the scenario's reason;
-* stale baseline entries are failures in a final ``<testsuite name="baseline">``, since they fail the run.
+* one ``<testcase>`` per **scenario**: ``name`` is the scenario id, ``classname`` its flow family
+  (``bookcheck.create_booking`` for ``create-booking/fill-to-capacity``), ``time`` its real duration;
+* one ``<testsuite>`` per flow family, named like the classname, in alphabetical order;
+* a scenario with deviations that fail the run ->
+  ``<failure type="<rule id>" message="<rule id>: <symptom>">`` naming every broken rule (the message
+  the first, the body all of them with their evidence); which
+  deviations fail the run is asked of the result records (``CheckResult.fails_run``), the rule the exit code
+  uses, so the CI's red/green and bookcheck's exit code cannot disagree;
+* a scenario that ended in ERROR (setup failed, the target broke, the harness could not judge) ->
+  ``<error type="scenario-error">``; a run that gave no verdict (inconclusive, set up wrong, unreachable,
+  interrupted) adds a ``bookcheck.run`` test case ``verdict`` with an ``<error type="inconclusive">`` (or
+  ``setup-error``, ``unreachable``, ``interrupted``) carrying the reason;
+* SKIP -> ``<skipped message="<reason>">``; a scenario whose only deviations are baselined ->
+  ``<skipped type="baselined">`` (the run accepts them);
+* warnings that do not fail the run -> a passing test case with them in ``<system-out>``;
+* stale baseline entries are failures in a final ``bookcheck.baseline`` suite, since they fail the run.
 """
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import groupby
 
-from harness.results import CheckResult, RunResult, ScenarioResult, Status
+from harness.results import CheckResult, ExitCode, RunResult, ScenarioResult, Status
 
 from . import facts
 
-SCENARIO_CASE = "(scenario)"
+#: Characters of the ``message`` attribute (one line a CI shows in its list); the body has everything.
+MESSAGE_LIMIT = 300
 
 
 def _timestamp(started_at: str) -> dict[str, str]:
@@ -50,16 +50,10 @@ def _seconds(ms: float | None) -> str:
     return f"{(ms or 0.0) / 1000:.3f}" if ms is None or math.isfinite(ms) else "0.000"
 
 
-_JUNIT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
-
-
-def _worst(checks: list[CheckResult]) -> Status:
-    """The test case's outcome: a rule that passed at one step and was skipped at another passed."""
-    return min((c.status for c in checks), key=_JUNIT_ORDER.index)
-
-
-def _group(scenario_id: str) -> str:
-    return scenario_id.split("/", 1)[0] or scenario_id
+def family(scenario_id: str) -> str:
+    """``bookcheck.create_booking`` for ``create-booking/...``: the classname CI systems group by."""
+    first = scenario_id.split("/", 1)[0] or scenario_id
+    return "bookcheck." + "".join(ch if ch.isalnum() else "_" for ch in first)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -69,80 +63,68 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _evidence(result: RunResult, checks: Iterable[CheckResult]) -> str:
+def symptom(check: CheckResult) -> str:
+    """``<rule id>: step <step>: <what was wrong> (expected ...)`` on one line."""
+    got = f"; got {check.actual}" if check.actual else ""
+    want = f"; expected {check.expected}" if check.expected else ""
+    return facts.abbreviate(f"{check.rule_id}: step {check.step}: {check.message}{got}{want}", MESSAGE_LIMIT)
+
+
+def _evidence(result: RunResult, checks: list[CheckResult]) -> str:
     rules = facts.rules_by_id(result)
     return "\n\n".join(facts.evidence_text(c, rules.get(c.rule_id)) for c in checks)
 
 
-def _rule_case(
-    suite: ET.Element, result: RunResult, scenario: ScenarioResult, rule_id: str, checks: list[CheckResult]
-) -> str:
-    """One test case for one rule in one scenario; returns the JUnit outcome it got."""
-    elapsed = sum(c.elapsed_ms or 0.0 for c in checks)
-    case = _sub(suite, "testcase", classname=scenario.scenario_id, name=rule_id, time=_seconds(elapsed))
-    status = _worst(checks)
-    deviations = sorted((c for c in checks if c.is_deviation), key=facts.deviation_key)
-    if status is Status.FAIL:
-        failing = [c for c in deviations if c.status is Status.FAIL and not c.baselined]
-        if failing:
-            _sub(case, "failure", _evidence(result, deviations), type=rule_id, message=failing[0].message)
-            return "failure"
-        known = deviations[0]
+def _case(suite: ET.Element, result: RunResult, scenario: ScenarioResult) -> str:
+    """The test case of one scenario; returns its JUnit outcome."""
+    case = _sub(
+        suite,
+        "testcase",
+        classname=family(scenario.scenario_id),
+        name=scenario.scenario_id,
+        time=_seconds(scenario.duration_ms),
+    )
+    deviations = sorted((c for c in scenario.checks if c.is_deviation), key=facts.deviation_key)
+    failing = [c for c in deviations if c.fails_run(result.fail_on)]
+    if scenario.status is Status.ERROR:
+        reason = scenario.reason or next(
+            (c.message for c in scenario.checks if c.status is Status.ERROR),
+            "the scenario could not be judged",
+        )
+        _sub(
+            case,
+            "error",
+            _evidence(result, failing) if failing else reason,
+            type="scenario-error",
+            message=facts.abbreviate(reason, MESSAGE_LIMIT),
+        )
+        return "error"
+    if failing:
+        rules = ", ".join(dict.fromkeys(c.rule_id for c in failing))
+        message = symptom(failing[0]) + (f" (broken rules: {rules})" if len(failing) > 1 else "")
+        _sub(
+            case,
+            "failure",
+            _evidence(result, deviations),
+            type=failing[0].rule_id,
+            message=facts.abbreviate(message, MESSAGE_LIMIT),
+        )
+        return "failure"
+    if scenario.status is Status.SKIP:
+        _sub(case, "skipped", type="skip", message=scenario.reason or "skipped")
+        return "skipped"
+    if deviations and all(c.baselined for c in deviations):
         _sub(
             case,
             "skipped",
             _evidence(result, deviations),
             type="baselined",
-            message=f"known deviation (baseline): {known.message}",
+            message=f"known deviation (baseline): {symptom(deviations[0])}",
         )
         return "skipped"
-    if status is Status.ERROR:
-        errored = next(c for c in checks if c.status is Status.ERROR)
-        _sub(case, "error", _evidence(result, [errored]), type=rule_id, message=errored.message)
-        return "error"
-    if status is Status.WARN:
-        _sub(case, "system-out", _evidence(result, deviations))
-        return "warning"
-    if status is Status.SKIP:
-        skipped = checks[0]
-        _sub(case, "skipped", type="skip", message=skipped.message or scenario.reason or "skipped")
-        return "skipped"
+    if deviations:
+        _sub(case, "system-out", "warnings (do not fail the run):\n\n" + _evidence(result, deviations))
     return "pass"
-
-
-def _scenario_case(suite: ET.Element, scenario: ScenarioResult) -> str | None:
-    """The scenario-level test case for a scenario that never reached (or broke after) its checks."""
-    if scenario.status is Status.SKIP and not scenario.checks:
-        case = _sub(
-            suite,
-            "testcase",
-            classname=scenario.scenario_id,
-            name=SCENARIO_CASE,
-            time=_seconds(scenario.duration_ms),
-        )
-        _sub(case, "skipped", type="skip", message=scenario.reason or "skipped")
-        return "skipped"
-    if scenario.status is Status.ERROR and not any(c.status is Status.ERROR for c in scenario.checks):
-        case = _sub(
-            suite,
-            "testcase",
-            classname=scenario.scenario_id,
-            name=SCENARIO_CASE,
-            time=_seconds(scenario.duration_ms),
-        )
-        reason = scenario.reason or "the scenario broke"
-        _sub(case, "error", reason, type="scenario-error", message=reason)
-        return "error"
-    if not scenario.checks:
-        _sub(
-            suite,
-            "testcase",
-            classname=scenario.scenario_id,
-            name=SCENARIO_CASE,
-            time=_seconds(scenario.duration_ms),
-        )
-        return "pass"
-    return None
 
 
 def _fill_counts(element: ET.Element, outcomes: list[str], seconds: str) -> None:
@@ -153,43 +135,25 @@ def _fill_counts(element: ET.Element, outcomes: list[str], seconds: str) -> None
     element.set("time", seconds)
 
 
-def build(result: RunResult) -> ET.Element:
-    """The ``<testsuites>`` element; a pure function of ``result``."""
-    root = ET.Element("testsuites", {"name": f"bookcheck {facts.clean(result.suite)}"})
-    all_outcomes: list[str] = []
-    scenarios = sorted(result.scenarios, key=lambda s: (_group(s.scenario_id), s.scenario_id))
-    for group, members in groupby(scenarios, key=lambda s: _group(s.scenario_id)):
-        in_group = list(members)
-        suite = _sub(root, "testsuite", name=group, **_timestamp(result.started_at))
-        properties = _sub(suite, "properties")
-        for name, value in (
-            ("target", result.target),
-            ("transport", result.transport),
-            ("suite", result.suite),
-            ("seed", str(result.seed)),
-            ("tool_version", result.tool_version),
-        ):
-            _sub(properties, "property", name=name, value=value)
-        outcomes: list[str] = []
-        for scenario in in_group:
-            by_rule: dict[str, list[CheckResult]] = {}
-            for check in scenario.checks:
-                by_rule.setdefault(check.rule_id, []).append(check)
-            for rule_id in sorted(by_rule):
-                outcome = _rule_case(suite, result, scenario, rule_id, by_rule[rule_id])
-                if outcome == "warning":
-                    _sub(properties, "property", name="warning", value=f"{scenario.scenario_id} {rule_id}")
-                outcomes.append(outcome)
-            extra = _scenario_case(suite, scenario)
-            if extra is not None:
-                outcomes.append(extra)
-        _fill_counts(suite, outcomes, _seconds(sum(s.duration_ms or 0.0 for s in in_group)))
-        all_outcomes += outcomes
+def _properties(suite: ET.Element, result: RunResult) -> None:
+    properties = _sub(suite, "properties")
+    for name, value in (
+        ("target", result.target),
+        ("transport", result.transport),
+        ("suite", result.suite),
+        ("seed", str(result.seed)),
+        ("tool_version", result.tool_version),
+    ):
+        _sub(properties, "property", name=name, value=value)
+
+
+def _run_suite(root: ET.Element, result: RunResult) -> list[str]:
+    """Run-level outcomes that belong to no scenario: stale baseline entries, an inconclusive run."""
+    outcomes: list[str] = []
     if result.baseline.stale:
-        suite = _sub(root, "testsuite", name="baseline", **_timestamp(result.started_at))
-        outcomes = []
+        suite = _sub(root, "testsuite", name="bookcheck.baseline", **_timestamp(result.started_at))
         for entry in sorted(result.baseline.stale):
-            case = _sub(suite, "testcase", classname="baseline", name=entry, time="0.000")
+            case = _sub(suite, "testcase", classname="bookcheck.baseline", name=entry, time="0.000")
             _sub(
                 case,
                 "failure",
@@ -200,7 +164,40 @@ def build(result: RunResult) -> ET.Element:
             )
             outcomes.append("failure")
         _fill_counts(suite, outcomes, "0.000")
+    problem = _run_problem(result)
+    if problem is not None:
+        kind, text = problem
+        suite = _sub(root, "testsuite", name="bookcheck.run", **_timestamp(result.started_at))
+        case = _sub(suite, "testcase", classname="bookcheck.run", name="verdict", time="0.000")
+        _sub(case, "error", text, type=kind, message=facts.abbreviate(text, MESSAGE_LIMIT))
+        _fill_counts(suite, ["error"], "0.000")
+        outcomes.append("error")
+    return outcomes
+
+
+def _run_problem(result: RunResult) -> tuple[str, str] | None:
+    """(type, text) of a run that gave no verdict: set up wrong, unreachable, interrupted, inconclusive."""
+    if result.outcome != "completed":
+        return result.outcome, result.reason or f"the run ended early ({result.outcome})"
+    if ExitCode(result.exit_code) == ExitCode.INCONCLUSIVE:
+        why = result.inconclusive or "the run could judge too little to give a verdict"
+        return "inconclusive", f"{why} (exit code 4 INCONCLUSIVE)"
+    return None
+
+
+def build(result: RunResult) -> ET.Element:
+    """The ``<testsuites>`` element; a pure function of ``result``."""
+    root = ET.Element("testsuites", {"name": f"bookcheck {facts.clean(result.suite)}"})
+    all_outcomes: list[str] = []
+    scenarios = sorted(result.scenarios, key=lambda s: (family(s.scenario_id), s.scenario_id))
+    for name, members in groupby(scenarios, key=lambda s: family(s.scenario_id)):
+        in_family = list(members)
+        suite = _sub(root, "testsuite", name=name, **_timestamp(result.started_at))
+        _properties(suite, result)
+        outcomes = [_case(suite, result, s) for s in in_family]
+        _fill_counts(suite, outcomes, _seconds(sum(s.duration_ms or 0.0 for s in in_family)))
         all_outcomes += outcomes
+    all_outcomes += _run_suite(root, result)
     _fill_counts(root, all_outcomes, _seconds(result.duration_ms))
     return root
 

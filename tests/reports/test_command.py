@@ -34,7 +34,7 @@ def test_rerenders_and_returns_the_saved_exit_code(
     code = _main([str(saved), "--report", f"html:{html}", "--report", f"junit:{xml}", "--google-summary"])
     assert code == 1
     out = capsys.readouterr().out
-    assert "Deviations (3)" in out and out.rstrip().endswith("2 scenario(s) in error.")
+    assert "Broken rules (" in out and out.rstrip().endswith("2 scenario(s) in error.")
     assert "\x1b[" not in out  # captured stdout is not a terminal
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert JUnitXml.fromfile(str(xml)).failures == 2

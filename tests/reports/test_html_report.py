@@ -123,12 +123,12 @@ def test_non_ascii_is_kept(page: str) -> None:
 
 def test_sections_and_evidence(page: str, troubled_run: RunResult) -> None:
     parsed = _parse(page)
-    assert {"summary", "deviations", "scenarios", "methods", "rules", "resources", "baseline"} <= parsed.ids
-    assert {"dev-1", "dev-2", "dev-3"} <= parsed.ids and "dev-4" not in parsed.ids
+    assert {"first-screen", "verdict", "broken-rules", "broken", "scenarios", "run"} <= parsed.ids
+    assert {"rule-lease-hold-last-spot", "rule-create-booking-idempotent-replay"} <= parsed.ids
     text = " ".join(parsed.text)
-    assert "FAIL: exit code 1 DEVIATIONS" in text
+    assert "Your server breaks 1 MUST rule" in text
     assert "2/5 rules satisfied, 3 failed, 1 skipped, 1 not exercised" in text
-    assert "A live lease MUST hold the leased spot." in text  # why it matters
+    assert "A live lease MUST hold the leased spot." in text  # the rule in one sentence
     assert "booking_failure SLOT_UNAVAILABLE" in text  # expected
     assert "POST http://127.0.0.1:8080/v3/CreateLease" in text  # the earlier exchange behind it
     assert '"merchant_id": "m1"' in text  # pretty JSON body
@@ -140,24 +140,25 @@ def test_sections_and_evidence(page: str, troubled_run: RunResult) -> None:
     assert "over budget" in text  # CreateBooking max 4200 > 4000 ms
     assert "auth/basic-401 auth/no-credentials" in text  # stale baseline entry
     assert "left behind" in text and "cancel answered 500" in text
-    reproduce = [a for t, a in parsed.tags if t == "button" and a.get("class") == "copy"]
-    assert len(reproduce) == 2  # the two deviations with a command
-    assert (
-        "curl -sS -X POST http://127.0.0.1:8080/v3/CreateBooking -H 'Content-Type: application/json'" in text
-    )
+    copy = [a for t, a in parsed.tags if t == "button" and a.get("class") == "copy"]
+    assert len(copy) == 3  # one reproduce box per broken rule
+    assert "bookcheck replay REPORT.json --rule lease/hold-last-spot --target URL" in text
+    assert "DIR/lease__hold-last-spot.sh" in text
+    assert "export BOOKCHECK_USER=... BOOKCHECK_PASSWORD=..." in text
+    assert [a for t, a in parsed.tags if t == "details" and "open" in a] == []  # evidence collapsed
 
 
-def test_deviations_ordered_fail_before_warn(troubled_run: RunResult) -> None:
+def test_broken_rules_ordered_failing_first(troubled_run: RunResult) -> None:
     page = html_report.render(troubled_run)
-    first, second, third = (page.index(f'id="dev-{i}"') for i in (1, 2, 3))
-    assert first < second < third
-    assert page.index("lease/hold-last-spot —", first) < third
-    assert "cause-specified" in page[third:]
+    first = page.index('id="rule-lease-hold-last-spot"')
+    baselined = page.index('id="rule-create-booking-idempotent-replay"')
+    warning = page.index('id="rule-create-booking-cause-specified"')
+    assert first < baselined and first < warning
 
 
 def test_passing_run_says_so(passing_run: RunResult) -> None:
     text = " ".join(_parse(html_report.render(passing_run)).text)
-    assert "PASS: exit code 0 OK" in text and "No deviation" in text
+    assert "Your server passes: no MUST rule broken in 3 scenarios." in text and "No rule broken" in text
 
 
 def test_deterministic(troubled_run: RunResult) -> None:

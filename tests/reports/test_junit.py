@@ -32,28 +32,34 @@ def _kinds(case: TestCase) -> list[type]:
 
 def test_passing_run_has_no_failure(passing_run: RunResult, tmp_path: Path) -> None:
     xml = _parse(passing_run, tmp_path)
-    assert [s.name for s in xml] == ["create-booking", "health", "update-booking"]
+    assert [s.name for s in xml] == [
+        "bookcheck.create_booking",
+        "bookcheck.health",
+        "bookcheck.update_booking",
+    ]
     assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (3, 0, 0, 0)
-    # two checks of one rule at two steps of one scenario make one test case
-    assert ("create-booking/replay", "create-booking/idempotent-replay") in _cases(xml)
+    # one test case per scenario, classname by flow family, its real duration
+    case = _cases(xml)[("bookcheck.create_booking", "create-booking/replay")]
+    scenario = next(s for s in passing_run.scenarios if s.scenario_id == "create-booking/replay")
+    assert case.time == pytest.approx(scenario.duration_ms / 1000, abs=0.001)
 
 
 def test_troubled_run_counts(troubled_run: RunResult, tmp_path: Path) -> None:
     xml = _parse(troubled_run, tmp_path)
     suites: dict[str, TestSuite] = {s.name: s for s in xml}
     assert sorted(suites) == [
-        "auth",
-        "baseline",
-        "create-booking",
-        "health",
-        "lease",
-        "list-bookings",
-        "update-booking",
+        "bookcheck.auth",
+        "bookcheck.baseline",
+        "bookcheck.create_booking",
+        "bookcheck.health",
+        "bookcheck.lease",
+        "bookcheck.list_bookings",
+        "bookcheck.update_booking",
     ]
-    # failures: lease/hold-last-spot + the stale baseline entry; errors: timed-out check + refused scenario;
-    # skipped: baselined FAIL, skipped check, skipped scenario without checks
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (11, 2, 2, 3)
-    assert (suites["lease"].tests, suites["lease"].failures, suites["lease"].skipped) == (3, 1, 1)
+    # failures: lease/hold-last-spot + the stale baseline entry; errors: the two scenarios in ERROR;
+    # skipped: the scenario with only a baselined FAIL, and the two skipped scenarios
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (9, 2, 2, 3)
+    assert (suites["bookcheck.lease"].tests, suites["bookcheck.lease"].failures) == (2, 1)
     # junitparser recomputes from the cases: the attributes we wrote must agree with it
     for suite in xml:
         written = (suite.tests, suite.failures, suite.errors, suite.skipped)
@@ -63,26 +69,26 @@ def test_troubled_run_counts(troubled_run: RunResult, tmp_path: Path) -> None:
 
 def test_each_outcome_maps_as_documented(troubled_run: RunResult, tmp_path: Path) -> None:
     cases = _cases(_parse(troubled_run, tmp_path))
-    fail = cases[("lease/hold-last-spot", "lease/hold-last-spot")]
+    fail = cases[("bookcheck.lease", "lease/hold-last-spot")]
     assert _kinds(fail) == [Failure]
     failure = fail.result[0]
     assert failure.type == "lease/hold-last-spot"
-    assert failure.message.startswith("the leased last spot was booked by another user")
-    assert "reproduce:" in failure.text and "curl -sS -X POST" in failure.text
+    assert failure.message.startswith("lease/hold-last-spot: step ")
+    assert "the leased last spot was booked by another user" in failure.message
     assert "A live lease MUST hold the leased spot." in failure.text
     assert HOSTILE in failure.text  # kept as text: the XML escaping is the parser's business
 
-    baselined = cases[("create-booking/replay", "create-booking/idempotent-replay")]
+    baselined = cases[("bookcheck.create_booking", "create-booking/replay")]
     assert _kinds(baselined) == [Skipped] and baselined.result[0].type == "baselined"
 
-    warn = cases[("create-booking/full-slot", "create-booking/cause-specified")]
+    warn = cases[("bookcheck.create_booking", "create-booking/full-slot")]
     assert warn.is_passed and "CAUSE_UNSPECIFIED" in (warn.system_out or "")
 
-    assert _kinds(cases[("list-bookings/active", "list-bookings/contains-active")]) == [Error]
-    assert cases[("auth/no-credentials", junit.SCENARIO_CASE)].result[0].message == "connection refused"
-    skipped = cases[("lease/expired", junit.SCENARIO_CASE)].result[0]
+    assert _kinds(cases[("bookcheck.list_bookings", "list-bookings/active")]) == [Error]
+    assert cases[("bookcheck.auth", "auth/no-credentials")].result[0].message == "connection refused"
+    skipped = cases[("bookcheck.lease", "lease/expired")].result[0]
     assert isinstance(skipped, Skipped) and skipped.message == "the target profile claims no leases"
-    stale = cases[("baseline", "auth/basic-401 auth/no-credentials")]
+    stale = cases[("bookcheck.baseline", "auth/basic-401 auth/no-credentials")]
     assert _kinds(stale) == [Failure] and stale.result[0].type == "baseline/stale"
 
 
@@ -90,13 +96,6 @@ def test_control_characters_from_the_target_do_not_break_the_xml(troubled_run: R
     text = junit.render(troubled_run)
     assert "\x1b" not in text and "\x00" not in text
     ET.fromstring(text.encode("utf-8"))  # a strict XML 1.0 parser accepts it
-
-
-def test_warning_property_is_set(troubled_run: RunResult) -> None:
-    root = ET.fromstring(junit.render(troubled_run).encode("utf-8"))
-    props = root.findall("./testsuite/properties/property[@name='warning']")
-    assert [p.get("value") for p in props] == ["create-booking/full-slot create-booking/cause-specified"]
-    assert root.findall(".//testcase/properties") == []
 
 
 @pytest.mark.parametrize("fixture", ["passing_run", "troubled_run"])
@@ -125,5 +124,7 @@ def test_a_rule_passed_at_one_step_and_skipped_at_another_passes(passing_run: Ru
     skipped = CheckResult("health/ok", Status.SKIP, Severity.ERROR, "§3.10", first.scenario_id, "tls", "no")
     scenario = dataclasses.replace(first, checks=(*first.checks, skipped))
     run = dataclasses.replace(passing_run, scenarios=(scenario, *passing_run.scenarios[1:]))
-    case = ET.fromstring(junit.render(run)).find(".//testcase[@classname='health/ok'][@name='health/ok']")
+    case = ET.fromstring(junit.render(run)).find(
+        ".//testcase[@classname='bookcheck.health'][@name='health/ok']"
+    )
     assert case is not None and list(case) == []

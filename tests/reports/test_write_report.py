@@ -11,7 +11,7 @@ import reports
 from harness.results import RunResult
 
 
-@pytest.mark.parametrize("fmt", reports.FORMATS)
+@pytest.mark.parametrize("fmt", reports.TEXT_FORMATS)
 def test_each_format_writes_a_file(fmt: str, troubled_run: RunResult, tmp_path: Path) -> None:
     path = tmp_path / "a" / "b" / f"report.{fmt}"
     reports.write_report(fmt, str(path), troubled_run)
@@ -27,7 +27,14 @@ def _umask() -> int:
 
 
 def test_formats_are_the_contract() -> None:
-    assert reports.FORMATS == ("json", "junit", "html")
+    assert reports.FORMATS == ("json", "junit", "html", "repro")
+    assert reports.TEXT_FORMATS == ("json", "junit", "html")
+
+
+def test_repro_writes_a_directory_of_scripts(troubled_run: RunResult, tmp_path: Path) -> None:
+    reports.write_report("repro", str(tmp_path / "repro"), troubled_run)
+    scripts = sorted(p.name for p in (tmp_path / "repro").iterdir())
+    assert "README.txt" in scripts and any(name.endswith(".sh") for name in scripts)
 
 
 def test_replaces_an_existing_report(passing_run: RunResult, troubled_run: RunResult, tmp_path: Path) -> None:
@@ -118,7 +125,7 @@ def test_a_report_reread_with_null_timings_still_renders_everywhere(troubled_run
     doc = json.loads(json_report.render(broken))
     json_report.validate(doc)
     reread = RunResult.from_dict(doc)
-    for fmt in reports.FORMATS:
+    for fmt in reports.TEXT_FORMATS:
         assert reports.render_report(fmt, reread)
     out = ConsoleReporter(io.StringIO(), color=False, verbose=True).render_summary(reread)
     assert "CreateBooking over rest, - [lease/hold-last-spot · book-other-user]" in out
