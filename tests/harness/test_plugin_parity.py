@@ -68,10 +68,12 @@ def _pytest(
 def _cli(flags: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """``bookcheck run FLAGS`` in-process: its exit code and the message after ``bookcheck run: ``."""
     code = main(["run", *flags])
-    err = capsys.readouterr().err.strip()
+    lines = capsys.readouterr().err.strip().splitlines()
     prefix = "bookcheck run: "
-    assert err.startswith(prefix) and "\n" not in err, err
-    return code, err[len(prefix) :]
+    # one line, and at most one "hint:" line under it (the preflight's setup errors, §11 D30)
+    assert lines and lines[0].startswith(prefix), lines
+    assert len(lines) <= 2 and all(line.startswith("  hint: ") for line in lines[1:]), lines
+    return code, lines[0][len(prefix) :]
 
 
 def _bad_inputs(tmp_path: Path, feed: Path) -> dict[str, tuple[list[str], dict[str, str]]]:

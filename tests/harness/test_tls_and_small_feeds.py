@@ -79,9 +79,11 @@ def test_tls_target_verified_with_ca_file_and_refused_without(
         assert code == ExitCode.OK, out
 
 
-def test_a_feed_too_small_skips_scenarios_with_the_reason(
+def test_a_feed_too_small_is_inconclusive_and_says_why(
     reference: Callable[..., Any], feed_slots: list[Any]
 ) -> None:
+    """One usable slot serves one scenario: the others are skipped with the reason, and the run, having
+    judged too little, is INCONCLUSIVE (§11 D29), never a PASS."""
     from harness.runner import run
 
     from .conftest import make_config  # noqa: TID252
@@ -91,7 +93,8 @@ def test_a_feed_too_small_skips_scenarios_with_the_reason(
     ]
     with reference() as server:
         result = run(make_config(server.rest_url, one[:1]))
-    assert result.exit_code == ExitCode.OK
+    assert result.exit_code == ExitCode.INCONCLUSIVE and result.verdict == "INCONCLUSIVE"
+    assert result.inconclusive and "could not run for want of usable slots" in result.inconclusive
     needing_slots = [s for s in result.scenarios if s.scenario_id not in NO_SLOTS]
     ran = [s for s in needing_slots if s.status == Status.PASS]
     assert len(ran) == 1, "one slot serves exactly one scenario"
