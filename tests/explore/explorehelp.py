@@ -1,0 +1,122 @@
+"""Helpers of the explore room: the reference server on a feed big enough for explore's fresh slots, and
+an explore run against it, both in-process (server thread on an ephemeral port, pinned clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from timebase import FEED_START, pinned_clock
+
+from booking_protocol.feed import FeedSlot, iter_feed_document
+from harness.config import RunConfig
+from harness.explore.driver import Budget, ExploreOutcome, Explorer
+from harness.profile import TargetProfile
+from harness.targets import Credentials, TargetOptions, make_target
+from mock_server.datagen import generate_availability_feed
+from mock_server.domain import Inventory
+from mock_server.server import ServerConfig, start_server
+
+USER, PASSWORD = "explore", "s3cret-explore"
+FULL_PROFILE = TargetProfile(availability="both", leases=True, party_size_change=True)
+
+
+@lru_cache(maxsize=1)
+def feed_slots() -> tuple[FeedSlot, ...]:
+    """6 merchants x 14 days (~2,700 slots): every vertical, async slots, party sizes, capacities 1-5."""
+    doc = generate_availability_feed(seed=11, merchants=6, days=14, start=FEED_START)
+    return tuple(iter_feed_document(doc, "<explore feed>"))
+
+
+def _inventory() -> Inventory:
+    inv = Inventory()
+    inv.add_records(feed_slots())
+    inv.done_loading()
+    return inv
+
+
+@dataclass
+class Served:
+    rest_url: str
+    grpc_url: str | None
+
+
+@contextlib.contextmanager
+def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> Iterator[Served]:
+    """The reference server (``faults`` and ``options`` as ``bookcheck serve`` flags) in its own thread."""
+    options.setdefault("clock", pinned_clock())
+    config = ServerConfig(
+        port=0, user=USER, password=PASSWORD, faults=tuple(faults), grpc_port=0 if grpc else None, **options
+    )
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        try:
+            server = await start_server(config, inventory=_inventory())
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+            ready.set()
+            return
+        grpc_url = next((u for u in server.extra_urls if u.startswith("grpc")), None)
+        box["served"] = Served(server.rest_url, grpc_url)
+        stop = box["stop"] = asyncio.Event()
+        ready.set()
+        await stop.wait()
+        await server.close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(30), "the server did not start"
+        if "error" in box:
+            raise box["error"]
+        yield box["served"]
+    finally:
+        if "stop" in box:
+            loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(timeout=30)
+        if not thread.is_alive():
+            loop.close()
+
+
+def run_config(url: str, profile: TargetProfile = FULL_PROFILE, *, seed: int = 1, **kw: Any) -> RunConfig:
+    return RunConfig(
+        target=TargetOptions(
+            url=url, credentials=Credentials(USER, PASSWORD), timeout=kw.pop("timeout", 10.0)
+        ),
+        feed=list(feed_slots()),
+        profile=profile,
+        seed=seed,
+        clock=pinned_clock(),
+        **kw,
+    )
+
+
+def explore(
+    url: str,
+    profile: TargetProfile = FULL_PROFILE,
+    *,
+    seed: int = 1,
+    max_examples: int = 40,
+    max_steps: int = 12,
+    duration: float | None = 20.0,
+    shrink_sec: float = 20.0,
+    shrink_executions: int = 80,
+    **kw: Any,
+) -> ExploreOutcome:
+    config = run_config(url, profile, seed=seed, **kw)
+    budget = Budget(
+        max_examples=max_examples,
+        max_steps=max_steps,
+        duration_sec=duration,
+        shrink_sec=shrink_sec,
+        shrink_executions=shrink_executions,
+    )
+    return Explorer(config, budget, make_target(config.target)).explore()
