@@ -25,7 +25,8 @@ from harness.checks import (
 from harness.explore import ops as o
 from harness.explore.expect import LEASE_SINGLE_USE, Expect, Judged, Planned, v
 from harness.explore.model import Booked, Leased, ModelState
-from harness.explore.reads import UNKNOWN_BOOKING
+from harness.explore.reads import UNKNOWN_BOOKING, judge_read, plan_read
+from harness.explore.updates import judge_cancel, judge_lease, judge_move
 from harness.explore.world import cancel_body
 from harness.normalize import dig
 from harness.targets import Reply
@@ -56,7 +57,6 @@ class Judge:
 
     def plan(self, op: o.Op) -> Planned:
         """The request of ``op`` in this example, or why it cannot run (no booking yet, no target slot)."""
-        from harness.explore.reads import plan_read
 
         name = o.operation(op)
         missing = [r for r in _roles_of(op) if not self.w.has(r)]
@@ -132,8 +132,6 @@ class Judge:
 
     def judge(self, op: o.Op, body: Any, reply: Reply, step: int) -> Judged:
         """Judge ``reply`` to ``op`` and move the model along."""
-        from harness.explore.reads import judge_read
-        from harness.explore.updates import judge_cancel, judge_lease, judge_move
 
         self.step = step
         out = Judged(verdicts=list(auto_checks(reply, auth="default", has_credentials=self.has_credentials)))

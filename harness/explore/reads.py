@@ -8,24 +8,22 @@ freed by a cancel, a SlotTime of another service, a SlotTime the feed does not h
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.checks import CheckContext, Verdict, describe, slot_mismatches
 from harness.checks.availability import bal_shape
 from harness.explore import ops as o
 from harness.explore.expect import CONSISTENT, Expect, Judged, Planned
+from harness.explore.judging import JudgeState
 from harness.normalize import dig
 from harness.targets import Reply
 from mock_server.domain import BookingStatus, BookingView
-
-if TYPE_CHECKING:
-    from harness.explore.judge import Judge
 
 UNKNOWN_BOOKING = "bookcheck-explore-unknown-booking"
 RELEASED = ("CANCELED", "DECLINED_BY_MERCHANT", "FAILED")
 
 
-def plan_read(j: Judge, op: o.Op) -> Planned:
+def plan_read(j: JudgeState, op: o.Op) -> Planned:
     name = o.operation(op)
     if isinstance(op, o.Status):
         if op.booking < 0:
@@ -42,7 +40,7 @@ def plan_read(j: Judge, op: o.Op) -> Planned:
     return Planned(name, {"slot": j.w.slot_json(op.slot)})
 
 
-def judge_read(j: Judge, op: o.Op, body: Any, reply: Reply, out: Judged) -> None:
+def judge_read(j: JudgeState, op: o.Op, body: Any, reply: Reply, out: Judged) -> None:
     if isinstance(op, o.Status):
         _status(j, op, reply, out)
     elif isinstance(op, o.ListUser):
@@ -57,7 +55,7 @@ def _v(rule: str, ok: bool, message: str, expected: str, actual: str) -> Verdict
     return Verdict(rule, ok, message, expected, None if ok else actual)
 
 
-def _accepted_status(j: Judge, b: Any, view: BookingView, got: Any) -> set[str]:
+def _accepted_status(j: JudgeState, b: Any, view: BookingView, got: Any) -> set[str]:
     """Statuses the target may report for a booking the model holds as ``view`` (D18: an asynchronous
     booking may have been confirmed or declined by the merchant meanwhile)."""
     want = {view.status.name}
@@ -70,7 +68,7 @@ def _accepted_status(j: Judge, b: Any, view: BookingView, got: Any) -> set[str]:
     return want
 
 
-def follow_async(j: Judge, b: Any, view: BookingView, got: Any) -> None:
+def follow_async(j: JudgeState, b: Any, view: BookingView, got: Any) -> None:
     """The target reported the merchant's decision on an asynchronous booking: the model follows."""
     if view.status is not BookingStatus.PENDING_MERCHANT_CONFIRMATION or b.declined:
         return
@@ -83,7 +81,7 @@ def follow_async(j: Judge, b: Any, view: BookingView, got: Any) -> None:
         log.released, log.last = True, "cancel"
 
 
-def _status(j: Judge, op: o.Status, reply: Reply, out: Judged) -> None:
+def _status(j: JudgeState, op: o.Status, reply: Reply, out: Judged) -> None:
     if op.booking < 0:
         out.expect = Expect(
             "http", {"rule": "get-booking-status/unknown", "codes": [400, 404]}, "HTTP 400 or 404"
@@ -132,7 +130,7 @@ def _status(j: Judge, op: o.Status, reply: Reply, out: Judged) -> None:
         follow_async(j, b, view, got)
 
 
-def _list(j: Judge, op: o.ListUser, reply: Reply, out: Judged) -> None:
+def _list(j: JudgeState, op: o.ListUser, reply: Reply, out: Judged) -> None:
     m = j.m
     uid = j.w.user(op.user)["user_id"]
     mine = [b for b in m.bookings if b.user == op.user]
@@ -242,7 +240,7 @@ def _list(j: Judge, op: o.ListUser, reply: Reply, out: Judged) -> None:
         )
 
 
-def _bal(j: Judge, op: o.Bal, body: Any, reply: Reply, out: Judged) -> None:
+def _bal(j: JudgeState, op: o.Bal, body: Any, reply: Reply, out: Judged) -> None:
     m = j.m
     want = m.service.batch_availability([m.query(r) for r in op.slots])
     rules = [_bal_rule(j, r, i, op.slots, w) for i, (r, w) in enumerate(zip(op.slots, want, strict=True))]
@@ -272,7 +270,7 @@ def _bal(j: Judge, op: o.Bal, body: Any, reply: Reply, out: Judged) -> None:
         )
 
 
-def _bal_rule(j: Judge, role: int, i: int, roles: tuple[int, ...], want: bool) -> str:
+def _bal_rule(j: JudgeState, role: int, i: int, roles: tuple[int, ...], want: bool) -> str:
     """The most specific rule a wrong availability answer for ``role`` breaks, from the slot's history."""
     if role == o.ROLE_UNKNOWN:
         return "bal/unknown-slot-unavailable"
@@ -312,7 +310,7 @@ def _num(x: Any) -> Any:
     return int(x) if isinstance(x, str) and x.isdigit() else x
 
 
-def _count(j: Judge, op: o.Count, reply: Reply, out: Judged) -> None:
+def _count(j: JudgeState, op: o.Count, reply: Reply, out: Judged) -> None:
     m = j.m
     want = m.service.check_availability(m.query(op.slot))
     is_open = want > 0

@@ -3,24 +3,21 @@ the writes besides CreateBooking (:mod:`harness.explore.judge`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.checks import booking_id, describe, failure_cause, is_booking, slot_mismatches
 from harness.explore import ops as o
 from harness.explore.expect import CONSISTENT, Expect, Judged, v
+from harness.explore.judging import JudgeState
 from harness.explore.model import Booked, Leased
 from harness.normalize import dig
 from harness.targets import Reply
 from mock_server.domain import BookingStatus, InvalidArgument, NotFound
 
-if TYPE_CHECKING:
-    from harness.explore.judge import Judge
-
-
 # CreateLease ---------------------------------------------------------------------------------------
 
 
-def judge_lease(j: Judge, op: o.Lease, reply: Reply, out: Judged) -> None:
+def judge_lease(j: JudgeState, op: o.Lease, reply: Reply, out: Judged) -> None:
     m = j.m
     lease = dig(reply.data, "lease", {}) if failure_cause(reply) is None else {}
     got = str(lease.get("lease_id") or "") if isinstance(lease, dict) else ""
@@ -86,7 +83,7 @@ def judge_lease(j: Judge, op: o.Lease, reply: Reply, out: Judged) -> None:
 # UpdateBooking ---------------------------------------------------------------------------------------
 
 
-def judge_cancel(j: Judge, op: o.Cancel, reply: Reply, out: Judged) -> None:
+def judge_cancel(j: JudgeState, op: o.Cancel, reply: Reply, out: Judged) -> None:
     m = j.m
     if op.booking < 0:  # D5: an id the target never issued
         out.expect = Expect(
@@ -157,7 +154,7 @@ def judge_cancel(j: Judge, op: o.Cancel, reply: Reply, out: Judged) -> None:
         out.choices.append(("D8", "echo" if echoed else "BOOKING_ALREADY_CANCELLED"))
 
 
-def judge_move(j: Judge, op: o.Reschedule | o.PartySize, body: Any, reply: Reply, out: Judged) -> None:
+def judge_move(j: JudgeState, op: o.Reschedule | o.PartySize, body: Any, reply: Reply, out: Judged) -> None:
     m = j.m
     b = m.booking(op.booking)
     assert b is not None
@@ -218,7 +215,7 @@ def judge_move(j: Judge, op: o.Reschedule | o.PartySize, body: Any, reply: Reply
 
 
 def _moved(
-    j: Judge, op: o.Reschedule | o.PartySize, b: Booked, role: int, rule: str, reply: Reply, out: Judged
+    j: JudgeState, op: o.Reschedule | o.PartySize, b: Booked, role: int, rule: str, reply: Reply, out: Judged
 ) -> None:
     new = j.w.slots[role]
     problems: list[str] = [] if is_booking(reply) else [describe(reply)]
