@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jsonschema import Draft202012Validator
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "booking_protocol" / "schemas"
@@ -24,7 +25,7 @@ def validator(message: str) -> Draft202012Validator | None:
 def schema_errors(message: str, body: Any, limit: int = 3) -> list[str]:
     """Up to ``limit`` one-line messages (``$.path: problem``); empty when the body is valid."""
     v = validator(message)
-    if v is None or v.is_valid(body):
+    if v is None or _is_valid(message, body):
         return []
     out: list[str] = []
     for err in v.iter_errors(body):
@@ -33,3 +34,26 @@ def schema_errors(message: str, body: Any, limit: int = 3) -> list[str]:
         if len(out) >= limit:
             break
     return out
+
+
+#: bodies whose validity is remembered (keyed by their canonical JSON): answers repeat a lot (the same
+#: availability, the same failures), and validation is the harness's costliest step per reply
+_SEEN_MAX = 4096
+_seen: dict[tuple[str, bytes], bool] = {}
+
+
+def _is_valid(message: str, body: Any) -> bool:
+    v = validator(message)
+    if v is None:
+        return True
+    try:
+        key = (message, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+    except (TypeError, orjson.JSONEncodeError):
+        return bool(v.is_valid(body))
+    known = _seen.get(key)
+    if known is None:
+        known = bool(v.is_valid(body))
+        if len(_seen) >= _SEEN_MAX:
+            _seen.clear()
+        _seen[key] = known
+    return known
