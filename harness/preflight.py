@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from booking_protocol.errors import TargetUnreachable, UsageError
 from booking_protocol.feed import FeedSlot
-from harness.target_base import Reply, Target
+from harness.target_base import Reply, Target, transport_hint
 from harness.templates import slot_json, slot_time_json
 
 #: open feed slots asked about in one availability call (enough to tell "another merchant" from "busy")
@@ -77,21 +77,14 @@ async def preflight(
 
 
 def _unreachable(target: Target, reply: Reply) -> None:
+    """No answer at all: exit 3 with the transport's one-line reason and a hint
+    (:func:`harness.target_base.transport_hint`: http:// against a TLS port, a certificate, …).
+    aiohttp reports a plain request to a TLS port as "ServerDisconnectedError: Server disconnected"."""
     error = reply.exchange.error or "no response"
     if "Timeout" in error:
         return  # it accepted the connection: slowness is judged (latency budgets), not "unreachable"
-    url = target.url
-    low = error.lower()
-    hint = "is the server running, and is the host and port right?"
-    if url.startswith("http://") and ("disconnect" in low or "reset" in low or "bad status" in low):
-        hint = "the port may speak TLS: try https:// instead of http://"
-    elif url.startswith("https://") and ("wrong version number" in low or "record layer" in low):
-        hint = "the port speaks plain HTTP: try http:// instead of https://"
-    elif "certificate" in low or "cert" in low:
-        hint = (
-            "the certificate is not trusted: give its CA with --ca-file PEM (or --insecure for a test server)"
-        )
-    raise TargetUnreachable(f"cannot reach {url}: {_first_line(error)}\n  hint: {hint}")
+    hint = transport_hint(target.url, error)
+    raise TargetUnreachable(f"cannot reach {target.url}: {_first_line(error)}\n  hint: {hint}")
 
 
 def _judge_auth(target: Target, health: Reply, probe: Reply, has_credentials: bool) -> None:

@@ -13,18 +13,28 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from booking_protocol.feed import FeedSlot, load_availability_feed
+from booking_protocol.errors import TargetUnreachable
+from booking_protocol.feed import (
+    STREAM_FROM_BYTES,
+    FeedSlot,
+    LoadProgress,
+    load_availability_feed,
+    resolve_feed_path,
+)
 from harness.baseline import load_baseline
 from harness.config import RunConfig
 from harness.errors import UsageError
+from harness.evidence import redact_url
 from harness.profile import TargetProfile, load_profile
 from harness.scenario import load_scenarios
 from harness.selection import select_scenarios
+from harness.target_base import tcp_problem, transport_hint
 from harness.targets import Credentials, TargetOptions
 
 #: The profile fields a command may set one by one (flags such as ``--leases``), over ``--profile FILE``.
@@ -98,6 +108,7 @@ def prepare(
     for f in options.scenario_files:
         if not Path(f).is_file():
             raise UsageError(f"--scenario-file {f}: no such file")
+    reach_before_reading(target, options.feed if feed_slots is None else None)
     feed = list(feed_slots) if feed_slots is not None else load_feed(options.feed)
     if feed is not None:
         check_filters(feed, options.merchant, options.service)
@@ -151,15 +162,34 @@ def read_credentials(options: RunOptions, env: Mapping[str, str] | None = None) 
 
 
 def _credentials_from_file(path: str) -> Credentials:
-    """Google's test client reads one line ``username:password``."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
+    """Google's test client reads one line ``username:password`` (a final newline is fine). Nothing else
+    is silently removed: a Windows line ending or whitespace at either end of the line would reach the
+    server as part of the user name or password when Google's client reads the same file, so bookcheck
+    refuses the file and says how to fix it rather than pass where Google's client fails."""
+    where = f"--credentials-file {path}"
+    try:  # bytes, not text mode: text mode would turn \r\n into \n and hide it
+        text = Path(path).read_bytes().decode("utf-8")
     except OSError as exc:
-        raise UsageError(f"--credentials-file {path}: cannot read: {exc.strerror or exc}") from None
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        raise UsageError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{where}: not UTF-8 text; expected one line 'username:password'") from None
+    if "\r" in text:
+        raise UsageError(
+            f"{where}: the file has a Windows line ending (\\r\\n); Google's test client would read the \\r "
+            f"as the last character of the password. Save it with a Unix line ending (e.g. dos2unix {path})"
+        )
+    lines = (text[:-1] if text.endswith("\n") else text).split("\n")
     if len(lines) != 1 or ":" not in lines[0]:
-        raise UsageError(f"--credentials-file {path}: expected one line 'username:password'")
-    user, _, password = lines[0].partition(":")
+        raise UsageError(f"{where}: expected one line 'username:password' (found {len(lines)} lines)")
+    line = lines[0]
+    if line != line.strip():
+        side = "leading" if line[:1].isspace() else "trailing"
+        raise UsageError(
+            f"{where}: the line has {side} whitespace; Google's test client would read it as part of the "
+            f"{'user name' if side == 'leading' else 'password'}. Remove it (the line must be exactly "
+            "username:password)"
+        )
+    user, _, password = line.partition(":")
     return Credentials(user, password)
 
 
@@ -175,12 +205,46 @@ def build_profile(options: RunOptions, base: TargetProfile | None = None) -> Tar
     return replace(profile, **changes)
 
 
-def load_feed(path: str | None) -> list[FeedSlot] | None:
-    """The partner's availability feed (a file, or a directory holding ``availability.json``)."""
+def load_feed(path: str | None, *, quiet: bool = False) -> list[FeedSlot] | None:
+    """The partner's availability feed (a file, or a directory holding ``availability.json``).
+
+    A big feed is read as a stream (:func:`~booking_protocol.feed.load_availability_feed`), and while it
+    loads for more than a second "reading feed: 412,000 slots…" goes to stderr every 2 s (not with
+    ``quiet``), so a 190 MB feed is not ten silent seconds."""
     if not path:
         return None
-    feed: list[FeedSlot] = load_availability_feed(path)  # FeedError is a UsageError naming file and record
+    progress = None if quiet else LoadProgress(sys.stderr)
+    feed: list[FeedSlot] = load_availability_feed(path, progress=progress)  # FeedError: a UsageError
+    if progress is not None:
+        progress.done(len(feed))
     return feed
+
+
+#: a feed this big takes seconds to read: the target is reached first (see :func:`reach_before_reading`)
+REACH_FIRST_BYTES = STREAM_FROM_BYTES
+#: longest wait for the TCP connection of :func:`reach_before_reading`
+REACH_WAIT_SEC = 5.0
+
+
+def reach_before_reading(target: TargetOptions, feed: str | None) -> None:
+    """Before a big feed is read, open one TCP connection to the target, so that a target that is down is
+    reported at once (exit 3), not after the seconds spent reading the feed. Raises
+    :class:`TargetUnreachable` ("cannot reach URL: why" and a hint).
+
+    A small feed is read first, as before: a mistake in it (or in a flag checked after it) is then a usage
+    error (exit 2) whatever the state of the target, and the preflight judges the target."""
+    if not feed:
+        return
+    try:
+        size = resolve_feed_path(feed).stat().st_size
+    except OSError:
+        return  # load_feed says what is wrong with the path
+    if size < REACH_FIRST_BYTES:
+        return
+    problem = tcp_problem(target.url, min(target.timeout, REACH_WAIT_SEC))
+    if problem is not None:
+        hint = transport_hint(target.url, problem)
+        raise TargetUnreachable(f"cannot reach {redact_url(target.url)}: {problem}\n  hint: {hint}")
 
 
 def check_filters(feed: Sequence[FeedSlot], merchant: str | None, service: str | None) -> None:
@@ -257,6 +321,7 @@ __all__ = [
     "check_scenario_patterns",
     "load_feed",
     "prepare",
+    "reach_before_reading",
     "read_credentials",
     "target_transport",
 ]

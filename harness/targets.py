@@ -34,6 +34,7 @@ from harness.target_base import (
     TargetOptions,
     auth_header,
     response_message,
+    transport_hint,
 )
 
 
@@ -163,7 +164,8 @@ class RestTarget:
             err = reply.exchange.error or "no response"
             if "Timeout" in err:
                 return  # it accepted the connection: a slow server is a deviation, not "unreachable"
-            raise TargetUnreachable(f"cannot reach {self.url}: {err}")
+            hint = transport_hint(self.url, err)
+            raise TargetUnreachable(f"cannot reach {self.url}: {err.splitlines()[0][:200]}\n  hint: {hint}")
 
     async def close(self) -> None:
         if self._session is not None:
