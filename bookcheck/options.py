@@ -240,6 +240,7 @@ def run_options(args: argparse.Namespace, **overrides: Any) -> RunOptions:
         "fail_on": args.fail_on,
         "baseline": args.baseline,
         "tool_version": __version__,
+        "quiet": flag("quiet", False),
     }
     values.update(overrides)
     return RunOptions(**values)

@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.baseline import dump_baseline
+from harness.catalogue import load_rules
 from harness.config import RunConfig
-from harness.errors import ExitCode, UsageError
+from harness.errors import ExitCode, TargetUnreachable, UsageError
+from harness.evidence import redact_url
 from harness.interrupts import CLEANUP_BUDGET_SEC, Interrupts
 from harness.journal import read_ledger
+from harness.prepare import target_transport
 from harness.results import RunListener, RunResult
 from harness.runner import run
 from reports import parse_report_option
@@ -152,3 +155,26 @@ def _forget_ledger_if_clean(path: str) -> None:
         return
     if done:
         p.unlink(missing_ok=True)
+
+
+def unreachable_before_run(
+    args: argparse.Namespace, reports: list[tuple[str, str]], exc: TargetUnreachable
+) -> ExitCode:
+    """The target could not be reached before a big feed was read (``prepare``): the requested reports are
+    still written, with the run's one verdict, so CI shows a failing test instead of "no test report"."""
+    result = RunResult(
+        target=redact_url(str(args.target)),
+        transport=target_transport(str(args.target)),
+        suite=args.suite,
+        seed=args.seed,
+        started_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        duration_ms=0.0,
+        scenarios=(),
+        rules=load_rules(),
+        exit_code=ExitCode.UNREACHABLE,
+        outcome="unreachable",
+        reason=str(exc),
+    )
+    if reports:
+        ReportFiles(reports, sys.stdout).run_finished(result)
+    raise exc

@@ -12,8 +12,8 @@ import argparse
 from typing import Any
 
 from bookcheck.options import EXIT_CODES_HELP, add_run_options, run_options
-from bookcheck.outputs import execute, parse_reports
-from harness.errors import ExitCode
+from bookcheck.outputs import execute, parse_reports, unreachable_before_run
+from harness.errors import ExitCode, TargetUnreachable
 from harness.prepare import prepare
 
 
@@ -31,7 +31,10 @@ def register(subparsers: Any) -> None:
 def run_command(args: argparse.Namespace) -> ExitCode:
     """Validate everything before anything runs (reports, then :func:`prepare`), then run."""
     reports = parse_reports(args.report)
-    config = prepare(run_options(args))
+    try:
+        config = prepare(run_options(args))
+    except TargetUnreachable as exc:  # found before a big feed was read: still write the reports
+        return unreachable_before_run(args, reports, exc)
     return execute(config, args, reports)
 
 

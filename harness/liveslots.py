@@ -97,15 +97,16 @@ def make_inventory(config: RunConfig, exclude: frozenset[GroupKey] = frozenset()
 
 
 async def allocate_live(
-    scenarios: list[Scenario], config: RunConfig, target: Target
+    scenarios: list[Scenario], config: RunConfig, target: Target, inventory: Inventory | None = None
 ) -> tuple[Allocation, Inventory, tuple[str, ...]]:
     """Allocate slots as :func:`harness.selection.allocate` does, then confirm them on the target; slot
     groups the target has taken are dropped and the allocation is made again without them. Deterministic
-    for a given feed, seed and live state. Returns the allocation, its inventory and the data warnings."""
+    for a given feed, seed and live state. ``inventory``: the first round's, when the caller has it already.
+    Returns the allocation, its inventory and the data warnings."""
     availability = "check" if config.profile.availability == "check" else "bal"
     stale: dict[GroupKey, FeedSlot] = {}
     confirmed: dict[tuple[object, ...], LiveState] = {}
-    inventory = make_inventory(config)
+    inventory = inventory or make_inventory(config)
     allocation = allocate(scenarios, inventory, config, target.transport)
     for round_ in range(MAX_ROUNDS + 1):
         fresh = [

@@ -78,6 +78,8 @@ class RunOptions:
     tool_version: str = "0"
     #: ``explore`` and ``load`` run no scenarios: no selection, no pattern or feed-need checks
     needs_scenarios: bool = True
+    #: no progress lines on stderr (``-q``)
+    quiet: bool = False
 
 
 def prepare(
@@ -109,7 +111,7 @@ def prepare(
         if not Path(f).is_file():
             raise UsageError(f"--scenario-file {f}: no such file")
     reach_before_reading(target, options.feed if feed_slots is None else None)
-    feed = list(feed_slots) if feed_slots is not None else load_feed(options.feed)
+    feed = list(feed_slots) if feed_slots is not None else load_feed(options.feed, quiet=options.quiet)
     if feed is not None:
         check_filters(feed, options.merchant, options.service)
     config = RunConfig(

@@ -160,18 +160,19 @@ class _Session:
     async def run(self, to_allocate: list[Scenario], scenarios: list[Scenario]) -> None:
         config, target = self.config, self.target
         try:
+            first = make_inventory(config)
             checked = await preflight(
                 target,
                 has_credentials=config.target.credentials is not None,
-                feed=make_inventory(config).pool,  # usable slots only: future, open, matching the filters
+                feed=first.pool,  # usable slots only: future, open, matching the filters
                 availability=config.profile.availability,
                 seed=config.seed,
                 book=self._probe_booking,
             )
             if checked.availability_trusted:
-                allocation, inventory, warnings = await allocate_live(to_allocate, config, target)
+                allocation, inventory, warnings = await allocate_live(to_allocate, config, target, first)
             else:
-                inventory = make_inventory(config)
+                inventory = first
                 allocation, warnings = allocate(to_allocate, inventory, config, target.transport), ()
             self.warnings = checked.warnings + warnings
         except TargetUnreachable as exc:

@@ -88,14 +88,18 @@ def test_an_unreachable_target_is_reported_before_a_big_feed_is_read(
     with socket.socket() as closed:  # bound, not listening: connections are refused
         closed.bind(("127.0.0.1", 0))
         target = f"http://127.0.0.1:{closed.getsockname()[1]}"
-        code = main(["run", "--target", target, "--feed", str(feed), "--scenario", "create-booking/echo"])
+        junit = tmp_path / "j.xml"
+        argv = ["run", "--target", target, "--feed", str(feed), "--scenario", "create-booking/echo"]
+        code = main([*argv, "--report", f"junit:{junit}"])
     captured = capsys.readouterr()
     lines = (captured.out + captured.err).splitlines()
     assert code == ExitCode.UNREACHABLE, lines
     assert lines == [
+        f"wrote junit report: {junit}",
         f"bookcheck run: cannot reach {target}: connection refused",
         "  hint: is the server running, and is the host and port right?",
     ]
+    assert "cannot reach" in junit.read_text() and "<error" in junit.read_text()
 
 
 def test_a_run_with_a_streamed_feed_passes_against_the_reference_server(
