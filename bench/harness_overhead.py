@@ -35,8 +35,8 @@ from harness.ids import Ids  # noqa: E402
 from harness.inventory import Inventory  # noqa: E402
 from harness.ledger import CreatedRegistry  # noqa: E402
 from harness.profile import TargetProfile  # noqa: E402
-from harness.scenario_run import ScenarioRun  # noqa: E402
 from harness.scenario import Scenario  # noqa: E402
+from harness.scenario_run import ScenarioRun  # noqa: E402
 from harness.targets import Credentials, RestTarget, TargetOptions  # noqa: E402
 from harness.templates import slot_json  # noqa: E402
 

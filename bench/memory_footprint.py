@@ -43,11 +43,14 @@ def write_feed(path: Path, merchants: int, services: int, per_service: int) -> N
                 if m or s:
                     f.write(",")
                 f.write('{"availability":[')
-                f.write(",".join(
-                    f'{{"merchant_id":"merchant-{m:04d}","service_id":"service-{m:04d}-{s:02d}",'
-                    f'"start_sec":{BASE + k * 1800},"duration_sec":1800,"spots_total":2,"spots_open":2,'
-                    f'"resources":{{"staff_id":"staff-{s % 4}"}}}}'
-                    for k in range(per_service)))
+                f.write(
+                    ",".join(
+                        f'{{"merchant_id":"merchant-{m:04d}","service_id":"service-{m:04d}-{s:02d}",'
+                        f'"start_sec":{BASE + k * 1800},"duration_sec":1800,"spots_total":2,"spots_open":2,'
+                        f'"resources":{{"staff_id":"staff-{s % 4}"}}}}'
+                        for k in range(per_service)
+                    )
+                )
                 f.write("]}")
         f.write("]}")
 
@@ -64,14 +67,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         feed = Path(tmp) / "availability.json"
         write_feed(feed, merchants, services, per_service)
-        print(f"feed file of {merchants * services * per_service:,} slots: "
-              f"{feed.stat().st_size / 2**20:.0f} MiB on disk")
+        print(
+            f"feed file of {merchants * services * per_service:,} slots: "
+            f"{feed.stat().st_size / 2**20:.0f} MiB on disk"
+        )
         t0 = time.perf_counter()
         inv = load_inventory(ServerConfig(feed=str(feed)))  # exactly what `bookcheck serve --feed` does
     gc.collect()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{len(inv):,} slots loaded in {time.perf_counter() - t0:.1f} s: RSS {rss_mib():.0f} MiB "
-          f"(peak while parsing the JSON {peak:.0f} MiB)")
+    print(
+        f"{len(inv):,} slots loaded in {time.perf_counter() - t0:.1f} s: RSS {rss_mib():.0f} MiB "
+        f"(peak while parsing the JSON {peak:.0f} MiB)"
+    )
     slots = list(inv)
     svc = BookingService(inv, clock=lambda: float(BASE - 86_400))
     t0 = time.perf_counter()
@@ -80,17 +87,23 @@ def main() -> int:
     for i in range(args.bookings):
         slot = slots[i % len(slots)]
         u = i % args.users
-        user = UserInfo(f"{10**18 + u}", f"Given{u}", f"Family{u}", f"+1 415-555-{u % 10000:04d}",
-                        f"user{u}@example.com")
+        user = UserInfo(
+            f"{10**18 + u}", f"Given{u}", f"Family{u}", f"+1 415-555-{u % 10000:04d}", f"user{u}@example.com"
+        )
         cmd = CreateBookingCommand(
             SlotQuery(slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec),
-            user, f"idem-{i:012d}-{u}", payment=dict(pay) if i % 10 == 0 else None)
+            user,
+            f"idem-{i:012d}-{u}",
+            payment=dict(pay) if i % 10 == 0 else None,
+        )
         if svc.create_booking(cmd).booking is not None:
             booked += 1
     gc.collect()
     took = time.perf_counter() - t0
-    print(f"{booked:,} bookings made in {took:.1f} s ({booked / took:,.0f}/s in-process): "
-          f"RSS {rss_mib():.0f} MiB")
+    print(
+        f"{booked:,} bookings made in {took:.1f} s ({booked / took:,.0f}/s in-process): "
+        f"RSS {rss_mib():.0f} MiB"
+    )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (goal: < 1024 MiB)")
     return 0
 

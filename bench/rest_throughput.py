@@ -106,8 +106,10 @@ def write_feed(path: Path) -> None:
         for i in range(SLOTS):
             if i:
                 f.write(",")
-            f.write(f'{{"merchant_id":"m1","service_id":"s1","start_sec":{BASE + i * 60},"duration_sec":60,'
-                    f'"spots_total":1,"spots_open":1}}')
+            f.write(
+                f'{{"merchant_id":"m1","service_id":"s1","start_sec":{BASE + i * 60},"duration_sec":60,'
+                f'"spots_total":1,"spots_open":1}}'
+            )
         f.write("]}]}")
 
 
@@ -129,8 +131,21 @@ def start(cmd: list[str]) -> tuple[subprocess.Popen[str], str]:
 
 
 def wrk(url: str, script: Path, args: argparse.Namespace) -> tuple[float, str]:
-    cmd = pinned(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-           "-s", str(script), url, "--", str(args.threads)], args.wrk_cpu)
+    cmd = pinned(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{args.duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(args.threads),
+        ],
+        args.wrk_cpu,
+    )
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60).stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -148,8 +163,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--server-cpu", default="0", help="CPU for both servers (taskset); 'none' to not pin")
     ap.add_argument("--wrk-cpu", default="1", help="CPU for wrk (taskset); 'none' to not pin")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="interleaved wrk runs per endpoint; the best counts")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="interleaved wrk runs per endpoint; the best counts"
+    )
     args = ap.parse_args()
     args.server_cpu = None if args.server_cpu == "none" else args.server_cpu
     args.wrk_cpu = None if args.wrk_cpu == "none" else args.wrk_cpu
@@ -167,13 +183,17 @@ def main() -> int:
         bare, bare_url = start(pinned([sys.executable, "-c", BARE], args.server_cpu))
         serve_cmd = [sys.executable, "-c", SERVE, "serve", "--port", "0", "--feed", str(feed)]
         server, server_url = start(pinned(serve_cmd, args.server_cpu))
-        print(f"feed of {SLOTS} slots written and loaded in {time.perf_counter() - t0:.1f} s; "
-              f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
-              f"servers on CPU {args.server_cpu}, wrk on CPU {args.wrk_cpu}")
+        print(
+            f"feed of {SLOTS} slots written and loaded in {time.perf_counter() - t0:.1f} s; "
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
+            f"servers on CPU {args.server_cpu}, wrk on CPU {args.wrk_cpu}"
+        )
         try:
             rows = []
-            for label, script in (("CreateBooking (distinct slots)", create_lua),
-                                  ("BatchAvailabilityLookup (10 slot times)", bal_lua)):
+            for label, script in (
+                ("CreateBooking (distinct slots)", create_lua),
+                ("BatchAvailabilityLookup (10 slot times)", bal_lua),
+            ):
                 bare_runs, srv_runs = [], []
                 for _ in range(args.rounds):  # interleaved, so background load hits both alike
                     bare_runs.append(wrk(bare_url, script, args))
@@ -188,8 +208,9 @@ def main() -> int:
                 print(f"  bookcheck serve   : {srv_rps:9.0f} req/s  ({srv_note})")
                 print(f"  ratio             : {ratio:9.1%}  (goal >= 50 %)")
             # wrk calls request() once before the run, so the first booked slot is the second one
-            check = json.dumps({"merchant_id": "m1",
-                                "slot_time": [{"service_id": "s1", "start_sec": BASE + 60}]})
+            check = json.dumps(
+                {"merchant_id": "m1", "slot_time": [{"service_id": "s1", "start_sec": BASE + 60}]}
+            )
             print(f"sanity: a slot booked during the run now reads {_post(server_url, check)}")
         finally:
             for proc in (bare, server):

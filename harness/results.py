@@ -54,8 +54,13 @@ class Severity(str, enum.Enum):  # noqa: UP042  (as Status)
 
     @classmethod
     def from_level(cls, level: str) -> Severity:
-        return {"MUST": cls.ERROR, "MUST NOT": cls.ERROR, "SHOULD": cls.WARNING,
-                "SHOULD NOT": cls.WARNING, "MAY": cls.INFO}[level.upper()]
+        return {
+            "MUST": cls.ERROR,
+            "MUST NOT": cls.ERROR,
+            "SHOULD": cls.WARNING,
+            "SHOULD NOT": cls.WARNING,
+            "MAY": cls.INFO,
+        }[level.upper()]
 
 
 @dataclass(frozen=True)
@@ -65,26 +70,26 @@ class HttpMessage:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     # request side
-    method: str | None = None        # HTTP verb, or "grpc"
-    url: str | None = None           # full URL, or grpc://host:port/package.Service/Method
+    method: str | None = None  # HTTP verb, or "grpc"
+    url: str | None = None  # full URL, or grpc://host:port/package.Service/Method
     # response side
-    status: int | None = None        # HTTP status; for gRPC the numeric status code
-    status_text: str | None = None   # HTTP reason, or the gRPC code name (e.g. "NOT_FOUND")
+    status: int | None = None  # HTTP status; for gRPC the numeric status code
+    status_text: str | None = None  # HTTP reason, or the gRPC code name (e.g. "NOT_FOUND")
 
 
 @dataclass(frozen=True)
 class Exchange:
     """One call: the request, the response (None if the transport failed) and how long it took."""
 
-    operation: str                   # spec operation, e.g. "CreateBooking", "HealthCheck"
-    transport: str                   # "rest" or "grpc"
+    operation: str  # spec operation, e.g. "CreateBooking", "HealthCheck"
+    transport: str  # "rest" or "grpc"
     request: HttpMessage
     response: HttpMessage | None
     elapsed_ms: float
-    error: str | None = None         # transport error text when there is no response (timeout, reset, ...)
+    error: str | None = None  # transport error text when there is no response (timeout, reset, ...)
     scenario_id: str = ""
     step: str = ""
-    sent_at: float | None = None     # epoch seconds (run clock) when sent: replays keep waits and overlap
+    sent_at: float | None = None  # epoch seconds (run clock) when sent: replays keep waits and overlap
 
 
 @dataclass(frozen=True)
@@ -92,16 +97,16 @@ class CheckResult:
     rule_id: str
     status: Status
     severity: Severity
-    spec: str                        # the spec section the rule enforces, e.g. "§3.2" or "§11 D8"
+    spec: str  # the spec section the rule enforces, e.g. "§3.2" or "§11 D8"
     scenario_id: str
     step: str
-    message: str                     # one line a partner can act on
+    message: str  # one line a partner can act on
     expected: str | None = None
     actual: str | None = None
     exchanges: tuple[Exchange, ...] = ()
-    reproduce: str | None = None     # a shell command (curl / grpcurl) that replays the decisive request
+    reproduce: str | None = None  # a shell command (curl / grpcurl) that replays the decisive request
     elapsed_ms: float | None = None
-    baselined: bool = False          # a known deviation listed in --baseline: reported, does not fail the run
+    baselined: bool = False  # a known deviation listed in --baseline: reported, does not fail the run
 
     @property
     def is_deviation(self) -> bool:
@@ -120,7 +125,7 @@ class CheckResult:
 class ScenarioResult:
     scenario_id: str
     title: str
-    status: Status                   # worst of its checks; SKIP/ERROR with ``reason`` when it did not run
+    status: Status  # worst of its checks; SKIP/ERROR with ``reason`` when it did not run
     checks: tuple[CheckResult, ...] = ()
     reason: str | None = None
     duration_ms: float = 0.0
@@ -143,12 +148,12 @@ class ScenarioResult:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    level: str                       # MUST | MUST NOT | SHOULD | SHOULD NOT | MAY
+    level: str  # MUST | MUST NOT | SHOULD | SHOULD NOT | MAY
     spec: str
     text: str
-    excluded: str | None = None      # reason when the rule cannot be observed over the wire
-    meaning: str | None = None       # what a deviation means for a partner (Google's consequence if known)
-    fix: str | None = None           # how a partner's engineer fixes it
+    excluded: str | None = None  # reason when the rule cannot be observed over the wire
+    meaning: str | None = None  # what a deviation means for a partner (Google's consequence if known)
+    fix: str | None = None  # how a partner's engineer fixes it
 
     @property
     def severity(self) -> Severity:
@@ -157,31 +162,31 @@ class Rule:
 
 @dataclass(frozen=True)
 class CreatedResource:
-    kind: str                        # "booking" or "lease"
+    kind: str  # "booking" or "lease"
     id: str
     scenario_id: str
     cleaned_up: bool
-    note: str | None = None          # e.g. why a cleanup failed
+    note: str | None = None  # e.g. why a cleanup failed
 
 
 @dataclass(frozen=True)
 class BaselineOutcome:
-    accepted: tuple[str, ...] = ()   # "rule_id scenario_id" keys that matched a known deviation
-    stale: tuple[str, ...] = ()      # baseline entries that no longer occur (they fail the run)
+    accepted: tuple[str, ...] = ()  # "rule_id scenario_id" keys that matched a known deviation
+    stale: tuple[str, ...] = ()  # baseline entries that no longer occur (they fail the run)
 
 
 @dataclass(frozen=True)
 class MethodStats:
     """Per-operation figures for the console and report summaries ("CreateBooking: 42 calls, 1 failing")."""
 
-    operation: str                   # e.g. "CreateBooking"
-    calls: int                       # requests sent (cleanup calls excluded)
-    failed_calls: int                # calls named in the evidence of an error-level deviation, or no response
-    non_2xx: int                     # responses with a non-2xx HTTP status (non-OK gRPC status)
+    operation: str  # e.g. "CreateBooking"
+    calls: int  # requests sent (cleanup calls excluded)
+    failed_calls: int  # calls named in the evidence of an error-level deviation, or no response
+    non_2xx: int  # responses with a non-2xx HTTP status (non-OK gRPC status)
     p50_ms: float
     p95_ms: float
     max_ms: float
-    budget_ms: float | None = None   # the latency budget of spec §1.2, when there is one
+    budget_ms: float | None = None  # the latency budget of spec §1.2, when there is one
 
 
 #: the exit code of each verdict (INTERRUPTED: 130 for SIGINT, 143 for SIGTERM, see :func:`exit_code_of`)
@@ -217,11 +222,11 @@ def exit_code_of(verdict: str, reason: str | None = None) -> ExitCode:
 
 @dataclass(frozen=True)
 class RunResult:
-    target: str                      # redacted target URL
+    target: str  # redacted target URL
     transport: str
     suite: str
     seed: int
-    started_at: str                  # ISO 8601, UTC: metadata only, never used for a verdict
+    started_at: str  # ISO 8601, UTC: metadata only, never used for a verdict
     duration_ms: float
     scenarios: tuple[ScenarioResult, ...]
     rules: tuple[Rule, ...]
@@ -277,6 +282,7 @@ class RunResult:
 # ------------------------------------------------------------------------------------------------------
 # (de)serialisation: enums as their values, tuples as lists; the inverse rebuilds the dataclasses
 # ------------------------------------------------------------------------------------------------------
+
 
 def _encode(obj: Any) -> Any:
     if isinstance(obj, enum.Enum):

@@ -51,9 +51,24 @@ def _violations(package: str, forbidden: tuple[str, ...], root: Path = ROOT) -> 
 
 
 TRANSPORT_AND_ENCODING = (
-    "aiohttp", "grpc", "google.protobuf", "booking_protocol", "json", "orjson", "http", "urllib",
-    "socket", "ssl", "asyncio", "harness", "reports", "mock_server.rest", "mock_server.grpc",
-    "mock_server.app", "mock_server.server", "mock_server.cli",
+    "aiohttp",
+    "grpc",
+    "google.protobuf",
+    "booking_protocol",
+    "json",
+    "orjson",
+    "http",
+    "urllib",
+    "socket",
+    "ssl",
+    "asyncio",
+    "harness",
+    "reports",
+    "mock_server.rest",
+    "mock_server.grpc",
+    "mock_server.app",
+    "mock_server.server",
+    "mock_server.cli",
 )
 
 

@@ -12,9 +12,11 @@ The inventory is filled once at start-up and then only read; the counters inside
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .model import ConfirmationMode, InventorySlot, SlotQuery
+
+_T = TypeVar("_T")
 
 
 class SlotRecord(Protocol):
@@ -63,21 +65,39 @@ class Inventory:
 
     # -- loading ------------------------------------------------------------------------------------------
 
-    def _i(self, value: object) -> object:
-        return self._intern.setdefault(value, value)
+    def _i(self, value: _T) -> _T:
+        """One shared object per distinct id, name and number (a million slots share a few thousand)."""
+        return self._intern.setdefault(value, value)  # type: ignore[return-value]
 
-    def add(self, merchant_id: str, service_id: str, start_sec: int, duration_sec: int, *,
-            spots_total: int, spots_open: int, availability_tag: str = "", staff_id: str = "",
-            room_id: str = "", party_size: int = 0,
-            confirmation_mode: ConfirmationMode = ConfirmationMode.CONFIRMATION_MODE_UNSPECIFIED,
-            ) -> InventorySlot:
+    def add(
+        self,
+        merchant_id: str,
+        service_id: str,
+        start_sec: int,
+        duration_sec: int,
+        *,
+        spots_total: int,
+        spots_open: int,
+        availability_tag: str = "",
+        staff_id: str = "",
+        room_id: str = "",
+        party_size: int = 0,
+        confirmation_mode: ConfirmationMode = ConfirmationMode.CONFIRMATION_MODE_UNSPECIFIED,
+    ) -> InventorySlot:
         """Add one slot. A second slot with the same §8 key raises :class:`DuplicateSlot`."""
         i = self._i
         slot = InventorySlot(
-            merchant_id=i(merchant_id), service_id=i(service_id), start_sec=start_sec,  # type: ignore[arg-type]
-            duration_sec=i(duration_sec), spots_total=spots_total, spots_open=spots_open,  # type: ignore[arg-type]
-            availability_tag=i(availability_tag), staff_id=i(staff_id), room_id=i(room_id),  # type: ignore[arg-type]
-            party_size=party_size, confirmation_mode=confirmation_mode,
+            merchant_id=i(merchant_id),
+            service_id=i(service_id),
+            start_sec=start_sec,
+            duration_sec=i(duration_sec),
+            spots_total=spots_total,
+            spots_open=spots_open,
+            availability_tag=i(availability_tag),
+            staff_id=i(staff_id),
+            room_id=i(room_id),
+            party_size=party_size,
+            confirmation_mode=confirmation_mode,
         )
         svc_key = (slot.merchant_id, slot.service_id)
         by_start = self._services.get(svc_key)
@@ -99,10 +119,19 @@ class Inventory:
     def add_records(self, records: Iterable[SlotRecord]) -> None:
         """Add feed slots (e.g. ``FeedSlot``); the confirmation mode is given by name."""
         for r in records:
-            self.add(r.merchant_id, r.service_id, r.start_sec, r.duration_sec, spots_total=r.spots_total,
-                     spots_open=r.spots_open, availability_tag=r.availability_tag, staff_id=r.staff_id,
-                     room_id=r.room_id, party_size=r.party_size,
-                     confirmation_mode=ConfirmationMode[r.confirmation_mode])
+            self.add(
+                r.merchant_id,
+                r.service_id,
+                r.start_sec,
+                r.duration_sec,
+                spots_total=r.spots_total,
+                spots_open=r.spots_open,
+                availability_tag=r.availability_tag,
+                staff_id=r.staff_id,
+                room_id=r.room_id,
+                party_size=r.party_size,
+                confirmation_mode=ConfirmationMode[r.confirmation_mode],
+            )
 
     def done_loading(self) -> None:
         """Drop the interning table once the inventory is complete (it is only needed while loading)."""

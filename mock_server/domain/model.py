@@ -74,7 +74,8 @@ class ConfirmationMode(enum.IntEnum):
 
 #: Statuses in which a booking no longer holds a spot.
 RELEASED_STATUSES = frozenset(
-    {BookingStatus.CANCELED, BookingStatus.DECLINED_BY_MERCHANT, BookingStatus.FAILED})
+    {BookingStatus.CANCELED, BookingStatus.DECLINED_BY_MERCHANT, BookingStatus.FAILED}
+)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -173,16 +174,25 @@ class InventorySlot:
 
     @property
     def key(self) -> tuple[str, str, int, int, str, str, int]:
-        return (self.merchant_id, self.service_id, self.start_sec, self.duration_sec,
-                self.staff_id, self.room_id, self.party_size)
+        return (
+            self.merchant_id,
+            self.service_id,
+            self.start_sec,
+            self.duration_sec,
+            self.staff_id,
+            self.room_id,
+            self.party_size,
+        )
 
     def matches(self, q: SlotQuery) -> bool:
         """§8 matching of the optional parts (merchant, service and start are matched by the index)."""
-        return ((not q.duration_sec or q.duration_sec == self.duration_sec)
-                and (not q.availability_tag or q.availability_tag == self.availability_tag)
-                and (not q.staff_id or q.staff_id == self.staff_id)
-                and (not q.room_id or q.room_id == self.room_id)
-                and (not q.party_size or q.party_size == self.party_size))
+        return (
+            (not q.duration_sec or q.duration_sec == self.duration_sec)
+            and (not q.availability_tag or q.availability_tag == self.availability_tag)
+            and (not q.staff_id or q.staff_id == self.staff_id)
+            and (not q.room_id or q.room_id == self.room_id)
+            and (not q.party_size or q.party_size == self.party_size)
+        )
 
 
 @dataclass(slots=True, eq=False)

@@ -190,9 +190,15 @@ def _require_slot(q: SlotQuery | None, where: str, *, need_duration: bool) -> Sl
 
 
 class BookingService:
-    def __init__(self, inventory: Inventory, *, config: DomainConfig | None = None,
-                 clock: Clock | None = None, booking_ids: IdGenerator | None = None,
-                 lease_ids: IdGenerator | None = None) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        config: DomainConfig | None = None,
+        clock: Clock | None = None,
+        booking_ids: IdGenerator | None = None,
+        lease_ids: IdGenerator | None = None,
+    ) -> None:
         self.inventory = inventory
         self.config = config or DomainConfig()
         self.clock: Clock = clock or time.time
@@ -201,8 +207,11 @@ class BookingService:
         self._lock = threading.Lock()
         self._s = _State()
         self._seq = itertools.count().__next__
-        self._outcome = (BookingStatus.DECLINED_BY_MERCHANT if self.config.async_outcome == "declined"
-                         else BookingStatus.CONFIRMED)
+        self._outcome = (
+            BookingStatus.DECLINED_BY_MERCHANT
+            if self.config.async_outcome == "declined"
+            else BookingStatus.CONFIRMED
+        )
 
     # -- time ---------------------------------------------------------------------------------------------
 
@@ -256,8 +265,9 @@ class BookingService:
         if not self.inventory.has_merchant(q.merchant_id or ""):
             raise InvalidArgument(f"{where}.merchant_id", f"unknown merchant {q.merchant_id!r}")
         if not self.inventory.has_service(q.merchant_id or "", q.service_id or ""):
-            raise InvalidArgument(f"{where}.service_id",
-                                  f"unknown service {q.service_id!r} of merchant {q.merchant_id!r}")
+            raise InvalidArgument(
+                f"{where}.service_id", f"unknown service {q.service_id!r} of merchant {q.merchant_id!r}"
+            )
 
     def _no_such_slot(self, where: str) -> Failure:
         """D9: a known service without the requested slot (SLOT_UNAVAILABLE, or 400 by option)."""
@@ -280,8 +290,10 @@ class BookingService:
             if known is not None:
                 return LeaseResult(lease=_lease_view(known))
             if cmd.expires_sec and cmd.expires_sec <= now:  # a hold that ends before it starts (issue 16)
-                raise InvalidArgument("lease.lease_expiration_time_sec",
-                                      f"{cmd.expires_sec} is already past (now is {int(now)})")
+                raise InvalidArgument(
+                    "lease.lease_expiration_time_sec",
+                    f"{cmd.expires_sec} is already past (now is {int(now)})",
+                )
             cands = self.inventory.candidates(q)
             if not cands:
                 return LeaseResult(failure=self._no_such_slot("lease.slot"))
@@ -324,8 +336,9 @@ class BookingService:
                 if lease is None:
                     raise NotFound("lease", cmd.lease_id)
                 if lease.used_by:
-                    return _fail(FailureCause.LEASE_EXPIRED, f"the lease was already used by booking "
-                                                             f"{lease.used_by}")
+                    return _fail(
+                        FailureCause.LEASE_EXPIRED, f"the lease was already used by booking {lease.used_by}"
+                    )
                 if lease.expires_sec <= now:
                     return _fail(FailureCause.LEASE_EXPIRED, "the lease has expired")
                 if not any(c is lease.slot for c in cands):
@@ -403,8 +416,11 @@ class BookingService:
             if intent.kind is UpdateKind.BAD_STATUS and cmd.status is not None:
                 raise InvalidArgument("booking.status", f"cannot set status {cmd.status.name}; only CANCELED")
             if intent.kind is UpdateKind.EMPTY:
-                raise InvalidArgument("booking", "nothing to update: give status CANCELED, or slot.start_sec/"
-                                      "slot.duration_sec, or slot.resources.party_size")
+                raise InvalidArgument(
+                    "booking",
+                    "nothing to update: give status CANCELED, or slot.start_sec/"
+                    "slot.duration_sec, or slot.resources.party_size",
+                )
             return BookingResult(booking=_view(b))
 
     def _cancel(self, b: Booking, now: float) -> BookingResult:
@@ -415,8 +431,10 @@ class BookingService:
         if b.status in RELEASED_STATUSES:
             return _fail(FailureCause.BOOKING_NOT_CANCELLABLE, f"the booking is {b.status.name}")
         if now >= b.slot.start_sec - self.config.cancel_cutoff_sec:
-            return _fail(FailureCause.OUTSIDE_CANCELLATION_WINDOW,
-                         f"cancellations close {self.config.cancel_cutoff_sec} s before the slot starts")
+            return _fail(
+                FailureCause.OUTSIDE_CANCELLATION_WINDOW,
+                f"cancellations close {self.config.cancel_cutoff_sec} s before the slot starts",
+            )
         self._release(b)
         b.status = BookingStatus.CANCELED
         return BookingResult(booking=_view(b))
@@ -424,10 +442,12 @@ class BookingService:
     def _modify(self, b: Booking, cmd: UpdateBookingCommand, now: float) -> BookingResult:
         """D22: reschedule and/or party-size change within the same merchant, service and staff/room."""
         old = b.slot
-        for name, given, have in (("merchant_id", cmd.merchant_id, old.merchant_id),
-                                  ("service_id", cmd.service_id, old.service_id),
-                                  ("resources.staff_id", cmd.staff_id, old.staff_id),
-                                  ("resources.room_id", cmd.room_id, old.room_id)):
+        for name, given, have in (
+            ("merchant_id", cmd.merchant_id, old.merchant_id),
+            ("service_id", cmd.service_id, old.service_id),
+            ("resources.staff_id", cmd.staff_id, old.staff_id),
+            ("resources.room_id", cmd.room_id, old.room_id),
+        ):
             if given and given != have:
                 raise InvalidArgument(f"booking.slot.{name}", f"cannot be changed (the booking has {have!r})")
         if b.status is BookingStatus.CANCELED:
@@ -478,8 +498,9 @@ class BookingService:
             idx = self._s.by_user.get(user_id)
             mine = idx.bookings if idx is not None else []
             if self.config.list_bookings == "active":
-                return [_view(b) for b in mine
-                        if b.status not in RELEASED_STATUSES and b.slot.start_sec > now]
+                return [
+                    _view(b) for b in mine if b.status not in RELEASED_STATUSES and b.slot.start_sec > now
+                ]
             return [_view(b) for b in mine]
 
     def knows_user(self, user_id: str) -> bool:

@@ -46,12 +46,28 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 
 def test_schema_accepts_every_proto3_json_spelling() -> None:
     v = _validator("CreateBookingRequest")
-    snake = {"slot": {"merchant_id": "m", "start_sec": "1606467600", "duration_sec": 1800,
-                      "resources": {"party_size": 2}, "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS"},
-             "user_information": {"user_id": "1", "given_name": "A"}, "idempotency_token": "t"}
-    camel = {"slot": {"merchantId": "m", "startSec": 1606467600, "durationSec": "1800",
-                      "resources": {"partySize": "2"}, "confirmationMode": 1},
-             "userInformation": {"userId": "1"}, "idempotencyToken": "t"}
+    snake = {
+        "slot": {
+            "merchant_id": "m",
+            "start_sec": "1606467600",
+            "duration_sec": 1800,
+            "resources": {"party_size": 2},
+            "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS",
+        },
+        "user_information": {"user_id": "1", "given_name": "A"},
+        "idempotency_token": "t",
+    }
+    camel = {
+        "slot": {
+            "merchantId": "m",
+            "startSec": 1606467600,
+            "durationSec": "1800",
+            "resources": {"partySize": "2"},
+            "confirmationMode": 1,
+        },
+        "userInformation": {"userId": "1"},
+        "idempotencyToken": "t",
+    }
     assert list(v.iter_errors(snake)) == []
     assert list(v.iter_errors(camel)) == []
 

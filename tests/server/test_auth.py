@@ -20,8 +20,13 @@ def test_not_configured_means_no_check() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    [_basic(b"u:p:w"), _basic(b"u:p:w").encode(), _basic(b"u:p:w", "basic"), "  " + _basic(b"u:p:w") + " ",
-     "BASIC  " + base64.b64encode(b"u:p:w").decode()],
+    [
+        _basic(b"u:p:w"),
+        _basic(b"u:p:w").encode(),
+        _basic(b"u:p:w", "basic"),
+        "  " + _basic(b"u:p:w") + " ",
+        "BASIC  " + base64.b64encode(b"u:p:w").decode(),
+    ],
 )
 def test_accepts_the_pair_in_any_spelling(header: str | bytes) -> None:
     assert BasicCredentials("u", "p:w").accepts(header)
@@ -29,8 +34,17 @@ def test_accepts_the_pair_in_any_spelling(header: str | bytes) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", b"", _basic(b"u:wrong"), _basic(b"u:p:w", "Bearer"), "Basic !!notbase64", "Basic",
-     "Basic " + "é" * 8, _basic(b"u:p:w")[:-2]],
+    [
+        None,
+        "",
+        b"",
+        _basic(b"u:wrong"),
+        _basic(b"u:p:w", "Bearer"),
+        "Basic !!notbase64",
+        "Basic",
+        "Basic " + "é" * 8,
+        _basic(b"u:p:w")[:-2],
+    ],
 )
 def test_refuses_everything_else(header: str | bytes | None) -> None:
     assert not BasicCredentials("u", "p:w").accepts(header)
