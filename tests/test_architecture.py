@@ -138,3 +138,17 @@ def test_the_checker_itself_catches_violations(tmp_path: Path, source: str) -> N
     (domain / "planted.py").write_text(source, encoding="utf-8")
     found = _violations("mock_server/domain", TRANSPORT_AND_ENCODING, root=tmp_path)
     assert found and all(v.startswith("mock_server/domain/planted.py imports ") for v in found), found
+
+
+#: Size limits of the house issue: the CLI only composes, and no harness module does two jobs.
+SIZE_LIMITS = {"bookcheck": 250, "harness": 600}
+
+
+def test_no_cli_file_over_250_lines_and_no_harness_module_over_600() -> None:
+    too_big = [
+        f"{path.relative_to(ROOT).as_posix()}: {n} lines (limit {limit})"
+        for package, limit in SIZE_LIMITS.items()
+        for path in _files(package)
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > limit
+    ]
+    assert too_big == []
