@@ -146,6 +146,40 @@ def test_a_setup_mistake_is_one_error_with_a_hint(
     assert (tmp_path / "j.xml").exists()
 
 
+def test_a_plain_web_server_is_one_setup_error(
+    feed_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python3 -m http.server`` where the booking server should be: one error with a hint, exit 2."""
+    port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_listening(port)
+        code, lines = _main(_args(f"http://127.0.0.1:{port}", feed_path), capsys)
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
+    assert code == ExitCode.USAGE, lines
+    assert len(lines) <= 10 and any("does not look like a booking server" in line for line in lines), lines
+    assert any("hint:" in line for line in lines), lines
+
+
+def _wait_listening(port: int, timeout: float = 20.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
 def test_an_unreachable_target_still_writes_a_failing_junit_file(
     feed_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
