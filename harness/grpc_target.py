@@ -31,10 +31,9 @@ from booking_protocol import booking_pb2
 from booking_protocol.errors import TargetUnreachable
 from harness.evidence import redact_headers
 from harness.normalize import normalize
-from harness.results import Exchange, HttpMessage
+from harness.results import GRPC_TO_HTTP, Exchange, HttpMessage
 from harness.target_base import (
     GRPC_SERVICE,
-    GRPC_TO_HTTP,
     Reply,
     TargetOptions,
     auth_header,

@@ -63,6 +63,29 @@ class Severity(str, enum.Enum):  # noqa: UP042  (as Status)
         }[level.upper()]
 
 
+#: How a gRPC status code (``HttpMessage.status`` of a gRPC response) reads as an HTTP status: the mapping of
+#: spec §4 / §11 "gRPC form". Checks and reports judge both transports alike through it.
+GRPC_TO_HTTP = {
+    0: 200,
+    1: 499,
+    2: 500,
+    3: 400,
+    4: 504,
+    5: 404,
+    6: 409,
+    7: 403,
+    8: 429,
+    9: 400,
+    10: 409,
+    11: 400,
+    12: 501,
+    13: 500,
+    14: 503,
+    15: 500,
+    16: 401,
+}
+
+
 @dataclass(frozen=True)
 class HttpMessage:
     """One side of an exchange, as it travelled. ``body`` is the decoded JSON when it parsed, else text."""

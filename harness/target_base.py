@@ -29,27 +29,6 @@ OPERATIONS = (
 )
 GRPC_SERVICE = "ext.maps.booking.partner.v3.BookingService"
 
-#: gRPC status code -> the HTTP status of §4 / §11 "gRPC form".
-GRPC_TO_HTTP = {
-    0: 200,
-    1: 499,
-    2: 500,
-    3: 400,
-    4: 504,
-    5: 404,
-    6: 409,
-    7: 403,
-    8: 429,
-    9: 400,
-    10: 409,
-    11: 400,
-    12: 501,
-    13: 500,
-    14: 503,
-    15: 500,
-    16: 401,
-}
-
 
 @dataclass(frozen=True)
 class Credentials:

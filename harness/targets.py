@@ -22,10 +22,9 @@ import orjson
 from booking_protocol.errors import TargetUnreachable
 from harness.evidence import redact_headers, redact_url
 from harness.normalize import normalize
-from harness.results import Exchange, HttpMessage
+from harness.results import GRPC_TO_HTTP, Exchange, HttpMessage
 from harness.target_base import (
     GRPC_SERVICE,
-    GRPC_TO_HTTP,
     OPERATIONS,
     WRONG_CREDENTIALS,
     Credentials,

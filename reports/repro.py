@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.results import CheckResult, Exchange, Rule, RunResult, ScenarioResult
+from harness.results import GRPC_TO_HTTP, CheckResult, Exchange, Rule, RunResult, ScenarioResult
 
 from . import symptom as symptom_mod
 
@@ -34,26 +34,6 @@ SLOT_TIME_KEYS = ("start_sec", "duration_sec", "end_sec")
 ID_KEYS = ("booking_id", "lease_id")
 #: A pause longer than this between two recorded calls (a lease left to expire) is replayed as a sleep.
 MIN_WAIT_S = 0.5
-#: gRPC status codes as HTTP statuses (the mapping of spec §11), so symptoms read alike on both transports.
-GRPC_TO_HTTP = {
-    0: 200,
-    1: 499,
-    2: 500,
-    3: 400,
-    4: 504,
-    5: 404,
-    6: 409,
-    7: 403,
-    8: 429,
-    9: 400,
-    10: 409,
-    11: 400,
-    12: 501,
-    13: 500,
-    14: 503,
-    15: 500,
-    16: 401,
-}
 
 
 @dataclass(frozen=True)
