@@ -26,7 +26,7 @@ from booking_protocol.feed import FeedSlot
 from harness.baseline import apply_baseline
 from harness.catalogue import load_rules
 from harness.checks import booking_id, is_booking
-from harness.errors import ExitCode, TargetUnreachable
+from harness.errors import TargetUnreachable
 from harness.ids import Ids
 from harness.interrupts import CLEANUP_BUDGET_SEC, Interrupts
 from harness.inventory import Inventory
@@ -35,7 +35,6 @@ from harness.ledger import CreatedRegistry, cleanup, resources
 from harness.liveslots import allocate_live, make_inventory
 from harness.preflight import SetupError, preflight
 from harness.results import (
-    BaselineOutcome,
     CreatedResource,
     Exchange,
     RunListener,
@@ -57,13 +56,6 @@ from harness.verdict import inconclusive_reason
 
 if TYPE_CHECKING:  # RunConfig lives in harness.config; it is not re-exported from here
     from harness.config import RunConfig
-
-
-def exit_code_for(scenarios: Sequence[ScenarioResult], baseline: BaselineOutcome, fail_on: str) -> ExitCode:
-    """The exit code of a completed run's deviations, from the one verdict rule of :mod:`harness.results`."""
-    if any(sr.fails_run(fail_on) for sr in scenarios) or baseline.stale:
-        return ExitCode.DEVIATIONS
-    return ExitCode.OK
 
 
 async def arun(
@@ -303,6 +295,5 @@ __all__ = [
     "ScenarioRun",
     "ScenarioStopped",
     "arun",
-    "exit_code_for",
     "run",
 ]
