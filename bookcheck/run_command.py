@@ -25,14 +25,49 @@ def register(subparsers: Any) -> None:
         "deviation from the spec, with evidence. " + EXIT_CODES_HELP,
     )
     add_run_options(p)
+    add_payment_options(p)
     p.set_defaults(func=run_command)
+
+
+def add_payment_options(p: argparse.ArgumentParser) -> None:
+    """Payments (D48): off unless allowed, and never with invented tokens."""
+    pay = p.add_argument_group(
+        "payments (without --allow-payments and a token source, payment scenarios are skipped, never failed)"
+    )
+    pay.add_argument(
+        "--allow-payments",
+        action="store_true",
+        help="run the payment scenarios: they charge, refund and buy packs on the target's TEST gateway",
+    )
+    pay.add_argument(
+        "--payment-fixtures",
+        metavar="FILE",
+        help="YAML mapping each outcome (approved, declined, insufficient_funds, processing_error, "
+        "requires_3ds1, rejected_network) to a test-mode token of your gateway; '{nonce}' in a token is "
+        "replaced by a fresh value per use ('bookcheck generate' writes one for the reference server)",
+    )
+    pay.add_argument(
+        "--payment-token-command",
+        metavar="CMD",
+        help="a command that prints one fresh approving test token per run (e.g. from your gateway's test "
+        "API); the other outcomes come from --payment-fixtures",
+    )
+
+
+def payment_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The payment flags as :class:`~harness.prepare.RunOptions` fields."""
+    return {
+        "allow_payments": bool(getattr(args, "allow_payments", False)),
+        "payment_fixtures": getattr(args, "payment_fixtures", None),
+        "payment_token_command": getattr(args, "payment_token_command", None),
+    }
 
 
 def run_command(args: argparse.Namespace) -> ExitCode:
     """Validate everything before anything runs (reports, then :func:`prepare`), then run."""
     reports = parse_reports(args.report)
     try:
-        config = prepare(run_options(args))
+        config = prepare(run_options(args, **payment_values(args)))
     except TargetUnreachable as exc:  # found before a big feed was read: still write the reports
         return unreachable_before_run(args, reports, exc)
     return execute(config, args, reports)
@@ -48,4 +83,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["register", "run_command"]
+__all__ = ["add_payment_options", "payment_values", "register", "run_command"]

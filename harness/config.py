@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from booking_protocol.commerce import Catalogue
 from booking_protocol.feed import FeedSlot
 from harness.baseline import BaselineEntry
+from harness.paytokens import PaymentTokens
 from harness.profile import TargetProfile
 from harness.scenario import Scenario
 from harness.targets import TargetOptions
@@ -48,3 +50,8 @@ class RunConfig:
     clock: Clock = time.time
     #: the ledger file of what the run creates (None: none is written); see :mod:`harness.journal`
     ledger: str | None = None
+    #: the money side of the feed directory (services, merchants, offers); empty when the files are absent.
+    #: Slot choice keeps scenarios without payment off services that take payment (see harness.inventory)
+    catalogue: Catalogue = Catalogue()
+    #: ``--allow-payments`` and the token sources of the payment scenarios (D48)
+    payments: PaymentTokens = PaymentTokens()

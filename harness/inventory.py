@@ -13,21 +13,83 @@ Rules that make verdicts independent of order and parallelism:
 
 Capacity is read from ``spots_open``. A requirement no free slot satisfies gives the reason the scenario is
 skipped ("the feed has no ...").
+
+Money (spec §3.12): when the feed directory has a services file, a slot also has *kinds* from its service
+(:func:`slot_kinds`): ``paid`` (the service takes a token: prepayment, deposit, no-show fee or card
+required), ``prepaid``, ``deposit``, ``pack``, ``online``, ``offer`` (an offer applies to this start) and
+``rejects:<CARD TYPE>`` (the merchant does not accept that network). A requirement's ``pay`` names the kinds
+it needs, ``+`` joining kinds one slot must have all of and ``|`` separating alternatives tried in order;
+the default, ``none``, keeps every scenario without payment off paid services, whose bookings correctly
+fail without a token (a partner's sandbox has paid services too).
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
+from booking_protocol.commerce import DEFAULT_CARD_TYPES, MULTI_USE, Catalogue
 from booking_protocol.feed import FeedSlot
 
 ASYNC = "CONFIRMATION_MODE_ASYNCHRONOUS"
 #: ``differ: day``: how far apart two bookings of one user are, so no server sees OVERLAPPING_RESERVATION
 DAY_APART_SEC = 24 * 3600
 GroupKey = tuple[str, str, int, int, str, str]
+#: the kinds of a slot (see the module docstring)
+SlotKinds = Callable[[FeedSlot], frozenset[str]]
+#: ``pay`` of a requirement that takes no payment
+NO_PAYMENT = "none"
+
+
+def slot_kinds(catalogue: Catalogue) -> SlotKinds:
+    """The kinds of each slot as the catalogue describes its service and merchant (cached per service)."""
+    by_service: dict[tuple[str, str], frozenset[str]] = {}
+    offers = catalogue.offers()
+
+    def service_kinds(merchant_id: str, service_id: str) -> frozenset[str]:
+        terms = catalogue.service(merchant_id, service_id)
+        if terms is None:
+            return frozenset()
+        merchant = catalogue.merchant(merchant_id)
+        kinds = {f"rejects:{c}" for c in DEFAULT_CARD_TYPES if c not in merchant.accepted_card_types}
+        if terms.takes_payment:
+            kinds.add("paid")
+        if terms.prepayment_required and terms.price is not None:
+            kinds.add("prepaid")
+        if terms.deposit is not None and not terms.prepayment_required:
+            kinds.add("deposit")
+        packs = {o.payment_option_id for o in merchant.payment_options if o.type == MULTI_USE}
+        if packs & set(terms.payment_option_ids):
+            kinds.add("pack")
+        if terms.online:
+            kinds.add("online")
+        return frozenset(kinds)
+
+    def kinds(s: FeedSlot) -> frozenset[str]:
+        key = (s.merchant_id, s.service_id)
+        if key not in by_service:
+            by_service[key] = service_kinds(*key)
+        own = by_service[key]
+        if offers and any(o.applies_to(s.merchant_id, s.service_id, s.start_sec) for o in offers):
+            return own | {"offer"}
+        return own
+
+    return kinds
+
+
+def pay_fits(kinds: frozenset[str], pay: str) -> bool:
+    """Does a slot of these kinds satisfy one alternative of ``pay`` (``none``: the service takes no
+    payment; ``free`` inside a combination means the same; ``any``: whatever it takes)?"""
+    if pay == NO_PAYMENT:
+        return "paid" not in kinds
+    wanted = set(pay.split("+")) - {"any"}
+    if "free" in wanted:
+        if "paid" in kinds:
+            return False
+        wanted.discard("free")
+    return wanted <= kinds
 
 
 @dataclass(frozen=True)
@@ -39,7 +101,9 @@ class SlotRequirement:
     spots_max: int = 1_000_000
     mode: str = "sync"  # sync | async | any
     like: str | None = None  # name of an earlier slot of the same scenario
-    differ: str = "start"  # with ``like``: start | party_size | service | day
+    differ: str = "start"  # with ``like``: start | party_size | service | day | start-day
+    #: the money the slot's service involves (see the module docstring); ``none`` = takes no payment
+    pay: str = NO_PAYMENT
 
     def describe(self) -> str:
         bits = [
@@ -55,8 +119,12 @@ class SlotRequirement:
                 "party_size": "another party size of the same merchant, service and time",
                 "service": "another service of the same merchant",
                 "day": f"a start at least {DAY_APART_SEC // 3600} h away from",
+                "start-day": f"a start at least {DAY_APART_SEC // 3600} h away, same merchant, service and "
+                "resources,",
             }[self.differ]
             bits.append(f"{what} as slot '{self.like}'")
+        if self.pay != NO_PAYMENT:
+            bits.append(f"a service of kind {self.pay}")
         return ", ".join(bits)
 
 
@@ -91,6 +159,12 @@ class Inventory:
         self.pool: list[FeedSlot] = pool
         self.used_groups: set[GroupKey] = set()
         self.total_feed_slots = len(self.all_keys)
+        #: the money kinds of a slot; none until :meth:`use_catalogue` (every slot then takes no payment)
+        self.kinds: SlotKinds = lambda _s: frozenset()
+
+    def use_catalogue(self, catalogue: Catalogue) -> None:
+        """Judge the ``pay`` of requirements by ``catalogue`` (the services and merchants files)."""
+        self.kinds = slot_kinds(catalogue)
 
     def _usable(
         self,
@@ -133,6 +207,8 @@ class Inventory:
             return False
         if req.mode == "async" and s.confirmation_mode != ASYNC:
             return False
+        if not pay_fits(self.kinds(s), req.pay):
+            return False
         g = group_key(s)
         if req.like is None:
             return g not in self.used_groups and g not in own
@@ -148,13 +224,15 @@ class Inventory:
         if req.differ == "day":  # any slot, far enough in time that one user may hold both bookings
             return abs(s.start_sec - base.start_sec) >= DAY_APART_SEC
         # differ == "start": same merchant, service and resources; a start that does not overlap
+        # ("start-day": a day apart, so one user may hold both without OVERLAPPING_RESERVATION)
+        gap = DAY_APART_SEC if req.differ == "start-day" else max(s.duration_sec, base.duration_sec)
         return (
             s.merchant_id == base.merchant_id
             and s.service_id == base.service_id
             and s.staff_id == base.staff_id
             and s.room_id == base.room_id
             and s.party_size == base.party_size
-            and abs(s.start_sec - base.start_sec) >= max(s.duration_sec, base.duration_sec)
+            and abs(s.start_sec - base.start_sec) >= gap
         )
 
     def _order(self, key: str) -> list[FeedSlot]:
@@ -168,6 +246,17 @@ class Inventory:
         return self.pool[k:] + self.pool[:k]
 
     def allocate(self, reqs: Sequence[SlotRequirement], key: str = "") -> dict[str, FeedSlot] | str:
+        """The slots for one scenario, or the reason it cannot have them (the first alternative's, when a
+        ``pay`` has alternatives ``a|b``: each is tried in order). Claims the groups on success."""
+        first: str | None = None
+        for choice in _alternatives(reqs):
+            got = self._allocate_one(choice, key)
+            if isinstance(got, dict):
+                return got
+            first = first or got
+        return first or "the scenario asks for no slot"
+
+    def _allocate_one(self, reqs: Sequence[SlotRequirement], key: str) -> dict[str, FeedSlot] | str:
         """The slots for one scenario, or the reason it cannot have them. Claims the groups on success.
 
         Slots without ``like`` are tried in pool order; for each choice the dependent slots are picked
@@ -221,9 +310,7 @@ class Inventory:
         out: list[FeedSlot] = []
         chosen = {"base": like} if like is not None else {}
         if like is not None:
-            req = SlotRequirement(
-                req.name, req.spots_min, req.spots_max, req.mode, like="base", differ="start"
-            )
+            req = replace(req, like="base", differ="start")
         for s in self.pool:
             if len(out) >= n:
                 break
@@ -233,3 +320,19 @@ class Inventory:
             self.used_groups.add(g)
             out.append(s)
         return out
+
+
+def _alternatives(reqs: Sequence[SlotRequirement]) -> list[list[SlotRequirement]]:
+    """The requirement lists to try: one per alternative of the ``pay`` values (alternatives of all slots
+    advance together: a scenario's slots are alike, e.g. two prepaid slots of one service)."""
+    if not reqs:
+        return [list(reqs)]
+    n = max(len(r.pay.split("|")) for r in reqs)
+    out = []
+    for i in range(n):
+        out.append([replace(r, pay=_nth(r.pay.split("|"), i)) for r in reqs])
+    return out
+
+
+def _nth(options: list[str], i: int) -> str:
+    return options[min(i, len(options) - 1)]

@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from booking_protocol.commerce import Catalogue
+from booking_protocol.commercefeed import load_catalogue, load_payment_fixtures
 from booking_protocol.errors import TargetUnreachable
 from booking_protocol.feed import (
     STREAM_FROM_BYTES,
@@ -31,6 +33,7 @@ from harness.baseline import load_baseline
 from harness.config import RunConfig
 from harness.errors import UsageError
 from harness.evidence import redact_url
+from harness.paytokens import PaymentTokens, check_command
 from harness.profile import TargetProfile, load_profile
 from harness.scenario import load_scenarios
 from harness.selection import select_scenarios
@@ -80,6 +83,12 @@ class RunOptions:
     needs_scenarios: bool = True
     #: no progress lines on stderr (``-q``)
     quiet: bool = False
+    #: ``--allow-payments``: the payment scenarios may charge the target's test gateway (D48)
+    allow_payments: bool = False
+    #: ``--payment-fixtures FILE``: outcome -> test token (needs ``allow_payments``)
+    payment_fixtures: str | None = None
+    #: ``--payment-token-command CMD``: prints one fresh approving token per call (needs ``allow_payments``)
+    payment_token_command: str | None = None
 
 
 def prepare(
@@ -114,6 +123,7 @@ def prepare(
     feed = list(feed_slots) if feed_slots is not None else load_feed(options.feed, quiet=options.quiet)
     if feed is not None:
         check_filters(feed, options.merchant, options.service)
+    catalogue = load_catalogue(options.feed) if options.feed and feed_slots is None else Catalogue()
     config = RunConfig(
         target=target,
         feed=feed,
@@ -133,6 +143,8 @@ def prepare(
         service=options.service,
         min_lead_sec=options.min_lead_sec,
         tool_version=options.tool_version,
+        catalogue=catalogue,
+        payments=payment_tokens(options),
     )
     if options.needs_scenarios:
         check_scenario_patterns(config)
@@ -193,6 +205,30 @@ def _credentials_from_file(path: str) -> Credentials:
         )
     user, _, password = line.partition(":")
     return Credentials(user, password)
+
+
+def payment_tokens(options: RunOptions) -> PaymentTokens:
+    """The payment scenarios' token sources (D48). A token source without ``--allow-payments`` is refused
+    rather than ignored: whoever gave tokens meant payments to run, and a silent skip would hide that they
+    did not. ``--allow-payments`` alone is accepted (the scenarios are skipped with the reason)."""
+    fixtures, command = options.payment_fixtures, options.payment_token_command
+    if (fixtures or command) and not options.allow_payments:
+        flag = "--payment-fixtures" if fixtures else "--payment-token-command"
+        raise UsageError(
+            f"{flag} needs --allow-payments: payment scenarios charge the target's test gateway, so they "
+            "run only when you allow it explicitly"
+        )
+    if command is not None:
+        problem = check_command(command)
+        if problem is not None:
+            raise UsageError(f"--payment-token-command {command!r}: {problem}")
+    if fixtures is not None and not Path(fixtures).is_file():
+        raise UsageError(f"--payment-fixtures {fixtures}: no such file")
+    return PaymentTokens(
+        allowed=options.allow_payments,
+        fixtures=load_payment_fixtures(fixtures) if fixtures else None,  # CommerceFeedError: a UsageError
+        command=command,
+    )
 
 
 def build_profile(options: RunOptions, base: TargetProfile | None = None) -> TargetProfile:
@@ -322,6 +358,7 @@ __all__ = [
     "check_filters",
     "check_scenario_patterns",
     "load_feed",
+    "payment_tokens",
     "prepare",
     "reach_before_reading",
     "read_credentials",

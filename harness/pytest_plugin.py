@@ -99,6 +99,17 @@ _OPTIONS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ),
     ("fail-on", "fail_on", {"default": "error", "help": "error (default) or warning"}),
     ("baseline", "baseline", {"metavar": "FILE", "help": "known deviations (they do not fail their items)"}),
+    (
+        "allow-payments",
+        "allow_payments",
+        {"action": "store_true", "help": "run the payment scenarios (they charge the target's test gateway)"},
+    ),
+    ("payment-fixtures", "payment_fixtures", {"metavar": "FILE", "help": "outcome -> test token (YAML)"}),
+    (
+        "payment-token-command",
+        "payment_token_command",
+        {"metavar": "CMD", "help": "prints one fresh approving test token per call"},
+    ),
 )
 
 

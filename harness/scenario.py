@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+import harness.payment_scenarios  # noqa: F401  (registers the payment, offer and virtual-session scenarios)
 import harness.python_scenarios  # noqa: F401  (registers the escape-hatch scenarios in scenario_base)
 from booking_protocol.errors import UsageError
 from harness import checks

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from booking_protocol.feed import FeedSlot
 from harness.catalogue import rules_by_id
 from harness.checks import REGISTRY, CheckContext, Verdict, auto_checks, failure_cause, symptom
+from harness.checks.payments import payment_budgets
 from harness.evidence import with_evidence
 from harness.ids import Ids
 from harness.inventory import Inventory
@@ -162,7 +163,8 @@ class ScenarioRun:
             self.order.append(step_id)
             self.requests[step_id] = body
         self.replies[step_id].append(reply)
-        for v in auto_checks(reply, auth=auth, has_credentials=self.has_credentials):
+        auto = auto_checks(reply, auth=auth, has_credentials=self.has_credentials)
+        for v in payment_budgets(auto, reply, body):  # D47: paid bookings have 15 s
             self._auto.setdefault(v.rule_id, []).append((v, step_id))
         if operation == "UpdateBooking" and failure_cause(reply) == "OUTSIDE_CANCELLATION_WINDOW":
             # D21: a cancel past the merchant's cutoff may be refused; the harness cannot know the cutoff,

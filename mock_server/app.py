@@ -29,11 +29,16 @@ Interceptors: ``async def interceptor(method, request, call_next) -> result``; `
 the rest of the chain. They may delay, raise :class:`AppError`, or replace the request or the result.
 While none is installed (``app.intercepted`` is False) an adapter may call the synchronous
 ``app.call_direct(method, request)`` instead and save a coroutine per request (the REST adapter does).
-Requests that an adapter cannot even decode never reach the chain.
+Requests that an adapter cannot even decode never reach the chain. The one interceptor of the app itself
+is the simulated payment processor's delay (``--payment-latency-ms``, D47), installed only when it is set.
+
+Outside the chain: :meth:`BookingApp.ledger`, the simulated processor's ledger (D52), which the REST
+adapter serves at ``GET /_bookcheck/ledger``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +47,7 @@ from typing import Any, Literal
 from mock_server.domain import (
     BookingService,
     BookingView,
+    CreateBookingCommand,
     DomainError,
     InvalidArgument,
     NotFound,
@@ -91,10 +97,30 @@ class AppError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AppOptions:
-    """Answers the spec leaves open that are not domain behaviour (§11 D5, D6)."""
+    """Answers the spec leaves open that are not domain behaviour (§11 D5, D6), and the simulated payment
+    processor's delay (D47)."""
 
     unknown_booking_status: Literal[404, 400] = 404
     unknown_user: Literal["empty", "404"] = "empty"
+    #: D47: milliseconds a CreateBooking that carries a payment token or a payment option waits for the
+    #: simulated processor (0 = none). A delay, not work: other requests keep being served meanwhile.
+    payment_latency_ms: int = 0
+
+
+def carries_payment(command: Any) -> bool:
+    """Would a real partner call its payment processor for this CreateBooking? Yes when it carries a payment
+    token (the unparsed Google Pay token or the deprecated one) or names a pack or membership to buy or
+    use (D47: these get the 15 s budget)."""
+    if not isinstance(command, CreateBookingCommand):
+        return False
+    processing = command.payment_processing or {}
+    payment = command.payment or {}
+    return bool(
+        processing.get("unparsed_payment_method_token")
+        or processing.get("payment_method_token")
+        or payment.get("payment_option_id")
+        or payment.get("user_payment_option_id")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +162,8 @@ class BookingApp:
             "ListBookings": self._list_bookings,
         }
         self._interceptors: list[Interceptor] = []
+        if self.options.payment_latency_ms > 0:
+            self.add_interceptor(self._payment_latency)
 
     # -- the one entry point ------------------------------------------------------------------------------
 
@@ -182,6 +210,22 @@ class BookingApp:
             return await interceptor(method, request, rest)
 
         return step
+
+    # -- the simulated payment processor (D47, D52) --------------------------------------------------------
+
+    async def _payment_latency(self, method: str, request: Any, call_next: Handler) -> Any:
+        """D47: the processor's round trip, before the domain decides. Over gRPC a deadline that passes
+        meanwhile cancels the call before it changes anything; over REST the call still completes (aiohttp
+        does not cancel the handler of a closed connection) and a resend under its idempotency token gets
+        that booking, charged once."""
+        if method == "CreateBooking" and carries_payment(request):
+            await asyncio.sleep(self.options.payment_latency_ms / 1000)
+        return await call_next(request)
+
+    def ledger(self, merchant_id: str | None = None) -> list[dict[str, Any]]:
+        """The simulated processor's ledger entries (D52), of one merchant or all; outside the interceptor
+        chain, as it is no API method (fault profiles never change it)."""
+        return self.service.ledger(merchant_id)
 
     # -- option-dependent answers -------------------------------------------------------------------------
 

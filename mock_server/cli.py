@@ -113,7 +113,9 @@ def register(subparsers: Any) -> None:
         "--feed",
         metavar="PATH",
         help="availability feed in Google's JSON layout (a file, or a directory holding "
-        "availability.json); default: a generated inventory of 6 merchants over 30 days",
+        "availability.json); services.json, merchants.json and offers.json in the same directory (as "
+        "'bookcheck generate' writes them) switch on payments, offers and online sessions; default: a "
+        "generated inventory of 6 merchants over 30 days, without payments",
     )
     inv.add_argument("--seed", type=int, default=0, help="seed of the generated inventory (default 0)")
     inv.add_argument(
@@ -158,6 +160,28 @@ def register(subparsers: Any) -> None:
         default="all",
         help="ListBookings returns all the user's bookings, cancelled ones as CANCELED, or only "
         "live future ones (default all; D7)",
+    )
+
+    pay = p.add_argument_group(
+        "payments (only with services/merchants files beside --feed; see docs/payments.md)",
+        "Payments go through a simulated processor: test tokens decide the outcome, nothing leaves the "
+        "machine, and what it charged, held and refunded is at GET /_bookcheck/ledger (same credentials).",
+    )
+    pay.add_argument(
+        "--refund-policy",
+        choices=("feed", "full", "none"),
+        default="feed",
+        help="cancelling a prepaid booking: refund as the services feed says (its refund_condition list, "
+        "else in full until min_advance_online_canceling, else in full), always in full, or never (the "
+        "booking then stays PREPAYMENT_PROVIDED); a refund shows as PREPAYMENT_REFUNDED (default feed; D40)",
+    )
+    pay.add_argument(
+        "--payment-latency-ms",
+        type=_non_negative_int,
+        default=0,
+        metavar="MS",
+        help="make each CreateBooking that carries a payment token or a pack/membership wait this long for "
+        "the simulated processor, as a real gateway would (Google allows 15 s for these; default 0; D47)",
     )
 
     alt = p.add_argument_group("allowed choices (§11 column 3; defaults are column 2)")
@@ -353,6 +377,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         unknown_method_status=args.unknown_method_status,
         grpc_port=args.grpc_port,
         faults=tuple(args.faults),
+        refund_policy=args.refund_policy,
+        payment_latency_ms=args.payment_latency_ms,
         max_body_bytes=args.max_body_bytes,
         idle_timeout_sec=args.idle_timeout_sec,
         header_timeout_sec=args.header_timeout_sec,

@@ -1,7 +1,9 @@
 """Starting and stopping the reference server: ServerConfig, start_server, serve_in_thread.
 
 ``ServerConfig`` mirrors the ``bookcheck serve`` flags one to one. :func:`start_server` loads the inventory
-(``--feed``, or the generated default inventory of :mod:`mock_server.datagen`), builds the domain service,
+(``--feed``, or the generated default inventory of :mod:`mock_server.datagen`) and, when the feed's
+directory has them, the services, merchants and offers files (payments, offers, online sessions: §3.12,
+§3.13), builds the domain service,
 the application layer and the REST adapter, and listens; the returned :class:`RunningServer` knows its
 real URL (``--port 0`` picks a free port) and its ``ready_line``::
 
@@ -32,6 +34,9 @@ from typing import IO, Any, Literal
 import orjson
 from aiohttp import web
 
+from booking_protocol.commerce import Catalogue
+from booking_protocol.commercefeed import MERCHANTS_FILE, OFFERS_FILE, SERVICES_FILE
+from booking_protocol.commercefeed import load_catalogue as read_catalogue
 from booking_protocol.errors import UsageError
 from booking_protocol.feed import FeedError, FeedSlot, iter_feed_document, parse_record, resolve_feed_path
 from booking_protocol.jsonstream import StreamError, iter_events
@@ -77,6 +82,11 @@ class ServerConfig:
     unknown_method_status: Literal[404, 501] = 404
     grpc_port: int | None = None
     faults: tuple[str, ...] = ()
+    # payments (§3.12; used only when the feed directory has services/merchants/offers files)
+    #: D40: refund on cancel of a prepaid booking: as the services feed says, always in full, or never
+    refund_policy: Literal["feed", "full", "none"] = "feed"
+    #: D47: simulated processor delay of a CreateBooking with a payment token or payment option (ms)
+    payment_latency_ms: int = 0
     #: where to write the generated inventory as an availability feed (only without ``feed``)
     write_feed: str | None = None
     # limits of both transports (issue 16; TransportLimits, docs/server.md "Limits")
@@ -92,7 +102,8 @@ class ServerConfig:
     def tls(self) -> bool:
         return bool(self.tls_cert)
 
-    def domain_config(self) -> DomainConfig:
+    def domain_config(self, catalogue: Catalogue | None = None) -> DomainConfig:
+        """The domain's switches; ``catalogue`` is what :func:`load_catalogue` read beside the feed."""
         return DomainConfig(
             lease_ttl_sec=self.lease_ttl_sec,
             cancel_cutoff_sec=self.cancel_cutoff_sec,
@@ -104,10 +115,16 @@ class ServerConfig:
             same_user_rebook=self.same_user_rebook,
             token_reuse=self.token_reuse,
             replay_state=self.replay_state,
+            catalogue=catalogue,
+            refund_policy=self.refund_policy,
         )
 
     def app_options(self) -> AppOptions:
-        return AppOptions(unknown_booking_status=self.unknown_booking_status, unknown_user=self.unknown_user)
+        return AppOptions(
+            unknown_booking_status=self.unknown_booking_status,
+            unknown_user=self.unknown_user,
+            payment_latency_ms=self.payment_latency_ms,
+        )
 
     def limits(self) -> TransportLimits:
         return TransportLimits(
@@ -235,10 +252,28 @@ def _write_generated_feed(doc: dict[str, object], path: str) -> None:
         raise ServerStartError(f"--write-feed {path}: cannot write: {exc.strerror or exc}") from None
 
 
+#: the files beside the availability feed that turn on payments, offers and online sessions (D52)
+COMMERCE_FILES = (SERVICES_FILE, MERCHANTS_FILE, OFFERS_FILE)
+
+
+def load_catalogue(config: ServerConfig) -> Catalogue | None:
+    """The services, merchants and offers files in the feed's directory, or None when it has none (then
+    payment information is echoed and nothing is charged, as before). Raises :class:`ServerStartError`."""
+    if not config.feed:
+        return None
+    directory = resolve_feed_path(config.feed).parent
+    if not any((directory / name).is_file() for name in COMMERCE_FILES):
+        return None
+    try:
+        return read_catalogue(directory)
+    except FeedError as exc:
+        raise ServerStartError(f"cannot load the services, merchants or offers file: {exc}") from None
+
+
 def build_app(config: ServerConfig, inventory: Inventory | None = None) -> BookingApp:
     service = BookingService(
         inventory if inventory is not None else load_inventory(config),
-        config=config.domain_config(),
+        config=config.domain_config(load_catalogue(config)),
         clock=config.clock,
     )
     return BookingApp(service, config.app_options())

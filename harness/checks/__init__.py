@@ -1,9 +1,10 @@
 """Checks: small registered functions that judge replies against rules of the catalogue.
 
 Shaped like ``scenarios/``: one module per flow family beside its scenario file (``availability``,
-``create_booking``, ``health_auth``, ``lease``, ``status_list``, ``update_booking``), ``generic`` for the
-checks whose rule the scenario names, and :mod:`harness.checks.core` for what they share (:class:`Verdict`,
-:class:`CheckContext`, the registry and :func:`check`, the helpers, the automatic checks).
+``create_booking``, ``health_auth``, ``lease``, ``offers``, ``payments``, ``status_list``,
+``update_booking``, ``virtual``), ``generic`` for the checks whose rule the scenario names, and
+:mod:`harness.checks.core` for what they share (:class:`Verdict`, :class:`CheckContext`, the registry and
+:func:`check`, the helpers, the automatic checks).
 
 Importing this package registers every built-in check in :data:`REGISTRY`; registering a rule id that
 ``scenarios/rules.yaml`` does not list, or excludes, raises :class:`CheckRegistrationError` at import.
@@ -18,8 +19,11 @@ from harness.checks import (  # noqa: F401  (each module registers its checks wh
     generic,
     health_auth,
     lease,
+    offers,
+    payments,
     status_list,
     update_booking,
+    virtual,
 )
 from harness.checks.core import (
     ASYNC,

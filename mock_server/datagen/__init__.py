@@ -4,7 +4,8 @@ Public API (stable):
 
 * :func:`generate_availability_feed` -- an availability feed document (spec §2.10) as a ``dict``, for tests
   and in-process servers. Small by default (a few thousand slots).
-* :func:`mock_server.datagen.writer.write_feeds` -- the three feed files, streamed to disk at any size.
+* :func:`mock_server.datagen.writer.write_feeds` -- the feed files (merchants, services, availability, offers)
+  and the payment fixtures, streamed to disk at any size.
 * :func:`mock_server.datagen.users.iter_users` -- UserInformation records.
 * :mod:`mock_server.datagen.validate` -- ``bookcheck validate-feed``.
 """
@@ -56,6 +57,8 @@ def generate_availability_feed(
     party size) and fitness (classes in rooms with up to 20 places, personal training with capacity 1).
     Slots lie within opening hours of ``days`` local days from ``start`` (default: tomorrow, UTC), never
     before 00:00 UTC of ``start``. About one in ten is ``CONFIRMATION_MODE_ASYNCHRONOUS``.
+    The paid services' slots (:mod:`mock_server.datagen.commerce`) are not in it: ``write_feeds`` writes
+    them, after these, which stay byte for byte the same.
     """
     if merchants < 0 or days < 0:
         raise ValueError("merchants and days must not be negative")

@@ -30,8 +30,11 @@ PROGRESS_FROM = 500
 
 _GENERATE_EPILOG = f"""\
 kinds:
-  feeds         (default) merchants.json, services.json and availability.json into --out DIR,
-                in Google's JSON feed layouts. Load them with 'bookcheck serve --feed DIR'.
+  feeds         (default) into --out DIR: merchants.json, services.json and availability.json in
+                Google's JSON feed layouts, offers.json (bookcheck's subset of the offers feed) and
+                payment-fixtures.yaml (test tokens per payment outcome). Serve them with
+                'bookcheck serve --feed DIR'; test against them with 'bookcheck run --feed DIR
+                --allow-payments --payment-fixtures DIR/payment-fixtures.yaml'.
   availability  only the availability feed, written to --out PATH (a file; a directory gets
                 availability.json).
   users         UserInformation records (JSON lines) for CreateBooking requests and load tests:
@@ -39,7 +42,7 @@ kinds:
 
 reproducibility:
   The same --seed and options give byte-identical files; another seed gives other data. Merchant i
-  is the same whatever --merchants is, so a small feed is a prefix of a large one. Slots start on
+  and its services and slots are the same whatever --merchants is. Slots start on
   --start (default: tomorrow, UTC) and are never earlier than 00:00 UTC of that day, so pass
   --start when you need identical files on different days.
 
@@ -50,6 +53,18 @@ verticals ({", ".join(VERTICALS)}):
   spa      spa-NNNN: treatment rooms (1), couples suite, sauna sessions for 6-10 guests
   Merchant i gets vertical i modulo the list. About 10% of beauty/dining/spa slots are
   CONFIRMATION_MODE_ASYNCHRONOUS; fitness is synchronous.
+
+payments and offers (docs/payments.md):
+  Each merchant also gets paid services, listed after all the others (they never change the free
+  services or their slots), none of them on asynchronous slots:
+  beauty   balayage (deposit), bridal-trial (card on file, REQUIRE_CREDIT_CARD_ALWAYS)
+  dining   tasting-menu (no-show fee per guest); offers in offers.json: a daily early-bird window,
+           an always-on offer and an expired one
+  fitness  prepaid-hiit (paid at booking, per person, own tax rate, refund policy, payable with the
+           studio's packs, membership and passes); online-yoga (SERVICE_TYPE_ONLINE_APPOINTMENT)
+  spa      hot-stone (deposit), spa-day (paid at booking, refundable up to 48 h before)
+  Merchants: a tax rate for some, Google Pay tokenization_config for all, cards without
+  AMERICAN_EXPRESS for those with an even number (dining-0002, salon-0004, ...; salon-0001 takes AMEX).
 
 locales: {", ".join(sorted(LOCALES))}
   Names, addresses, phone numbers (valid per libphonenumber), coordinates, time zones and currency
@@ -73,7 +88,17 @@ checks:
   service/no-availability                  a service without any availability
   service/availability-horizon             availability ends before the last week of --min-days
   merchant/duplicate-id, service/duplicate-id
-  Cross-file checks run when the files they need are given (a directory gives all three).
+  service/payment-field, merchant/payment-field
+                                           a money field the reader of 'serve' and 'run' refuses:
+                                           price without integer price_micros or ISO 4217 currency,
+                                           negative amount, unknown enum name (prepayment_type,
+                                           require_credit_card, price_type, payment_option_type,
+                                           credit_card_type), refund_percent outside 0-100, ...
+  service/prepayment-without-price         prepayment_type REQUIRED without a price
+  service/unknown-payment-option           payment_option_id the merchant does not sell
+  service/payment-currency                 deposit/no-show fee in another currency (warning)
+  offer/field, offer/duplicate-id, offer/unknown-merchant, offer/unknown-service   (offers.json)
+  Cross-file checks run when the files they need are given (a directory gives all four).
 
 output: one line per finding, 'FILE: JSON-PATH: message [rule]', then a summary.
 exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage error (missing/unreadable file).
@@ -231,10 +256,10 @@ def run_generate(args: argparse.Namespace) -> ExitCode:
         raise UsageError(
             f"generate {args.kind}: --out is required ({'a directory' if args.kind == 'feeds' else 'a file'})"
         )
-    from mock_server.datagen.writer import AVAILABILITY_FILE, stderr_progress, write_feeds
+    from mock_server.datagen.writer import ALL_KINDS, AVAILABILITY_FILE, stderr_progress, write_feeds
 
     out = Path(args.out)
-    kinds: tuple[str, ...] = ("merchants", "services", "availability")
+    kinds: tuple[str, ...] = ALL_KINDS
     avail_path: Path | None = None
     if args.kind == "availability":
         kinds = ("availability",)

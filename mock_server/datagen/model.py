@@ -332,10 +332,13 @@ def _open_spots(rng: random.Random, total: int) -> int:
 
 
 def iter_slots(
-    plan: MerchantPlan, seed: int, start: dt.date, days: int, not_before: int
+    plan: MerchantPlan, seed: int, start: dt.date, days: int, not_before: int, stream: str = "slots"
 ) -> Iterator[SlotRow]:
-    """The merchant's availability for ``days`` local days from ``start``, none before ``not_before``."""
-    rng = random.Random(derive_seed(seed, "slots", plan.index))
+    """The merchant's availability for ``days`` local days from ``start``, none before ``not_before``.
+
+    ``stream`` names the random stream: the paid services (:mod:`mock_server.datagen.commerce`) draw from
+    their own, so the free services' rows stay the same whether or not paid ones are generated."""
+    rng = random.Random(derive_seed(seed, stream, plan.index))
     async_rate = plan.vertical.async_rate
     kind = plan.vertical.kind
     for d in range(days):
@@ -379,7 +382,12 @@ def _staff_day(plan: MerchantPlan, rng: random.Random, base: int) -> _DayRows:
 
 _NO_RESOURCE = Resource()
 _TABLE_FOR_PARTY = {1: 2, 2: 2, 3: 4, 4: 4, 5: 6, 6: 6, 7: 8, 8: 8}
-_SEATINGS = {"lunch": (12 * 60, 14 * 60), "brunch": (10 * 60, 13 * 60), "dinner": (18 * 60, 21 * 60 + 30)}
+_SEATINGS = {
+    "lunch": (12 * 60, 14 * 60),
+    "brunch": (10 * 60, 13 * 60),
+    "dinner": (18 * 60, 21 * 60 + 30),
+    "tasting-menu": (19 * 60, 19 * 60),  # one sitting; the paid service of mock_server.datagen.commerce
+}
 
 
 def _party_day(plan: MerchantPlan, rng: random.Random, base: int, weekday: int) -> _DayRows:

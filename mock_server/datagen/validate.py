@@ -19,6 +19,10 @@ Two layers of checks, each finding naming the file, the JSON path and the rule:
    ``service/duplicate-id``                  two services with one (merchant_id, service_id)
    ========================================  ==========================================================
 
+3. **Money and offers** (``service/payment-field``, ``offer/unknown-service``, …): the payment fields of
+   the services and merchant feeds and ``offers.json``, read with the reader ``serve`` and ``run`` use;
+   see :mod:`mock_server.datagen.validate_commerce`.
+
 Cross-file rules run only when the files they need are given. Field names may be snake_case or
 lowerCamelCase (proto3 JSON); camelCase records are checked under their snake_case names.
 
@@ -43,12 +47,14 @@ import orjson
 
 from booking_protocol.errors import UsageError as BookcheckUsageError
 from booking_protocol.jsonstream import StreamError, iter_events
+from mock_server.datagen.validate_commerce import CommerceDocs, check_commerce
 
-KINDS = ("merchants", "services", "availability")
+KINDS = ("merchants", "services", "availability", "offers")
 _FILE_NAMES = {
     "merchants": "merchants.json",
     "services": "services.json",
     "availability": "availability.json",
+    "offers": "offers.json",
 }
 _SCHEMAS = {"merchants": "merchant_feed", "services": "service_feed", "availability": "availability_feed"}
 _LIST_KEY = {"merchants": "merchant", "services": "service", "availability": "service_availability"}
@@ -140,6 +146,7 @@ _KEY_PATTERNS = (
     ("availability", re.compile(rb'"(service_availability|serviceAvailability)"\s*:')),
     ("merchants", re.compile(rb'"merchant"\s*:\s*\[')),
     ("services", re.compile(rb'"service"\s*:\s*\[')),
+    ("offers", re.compile(rb'"offer"\s*:\s*\[')),
     ("availability", re.compile(rb'"availability"\s*:\s*\[')),
 )
 
@@ -604,19 +611,36 @@ def _cross_file(
             )
 
 
+def _count_offers(f: FeedFile, report: Report) -> None:
+    """offers.json has no JSON Schema: its one shape rule (an ``offer`` list) is checked here."""
+    items = f.doc.get("offer") if isinstance(f.doc, dict) else None
+    if not isinstance(items, list):
+        report.findings.append(Finding(str(f.path), "$", "offer/field", "needs an 'offer' list"))
+        return
+    report.counts["offers"] = report.counts.get("offers", 0) + len(items)
+
+
 def validate_paths(paths: Iterable[str | Path], *, min_days: int = 30) -> Report:
     """Check feed files (or directories of them). Raises :class:`UsageError` for bad invocations."""
     report = Report()
     files = [f for f in (load(p, report) for p in expand_paths(paths)) if f is not None]
     cat = _Catalogue()
-    order = {"merchants": 0, "services": 1, "availability": 2}
+    order = {"merchants": 0, "services": 1, "availability": 2, "offers": 3}
     rows: list[tuple[str, str, str, str]] = []
+    docs = CommerceDocs()
     for f in sorted(files, key=lambda f: order[f.kind]):
         if f.kind == "merchants":
             _check_merchants(f, report, cat)
+            docs.merchants.append((str(f.path), f.doc))
         elif f.kind == "services":
             _check_services(f, report, cat)
+            docs.services.append((str(f.path), f.doc))
+        elif f.kind == "offers":
+            _count_offers(f, report)
+            docs.offers.append((str(f.path), f.doc))
         else:
             rows.extend(_check_availability(f, report, cat))
     _cross_file(report, cat, rows, min_days)
+    said = {(f.file, f.path) for f in report.findings}  # a bad price the schema reported stays one finding
+    report.findings.extend(Finding(*f) for f in check_commerce(docs) if (f.file, f.path) not in said)
     return report

@@ -1,7 +1,11 @@
 """The reference server's domain core: inventory, bookings, leases, idempotency and time — no transport.
 
-Modules: :mod:`.model` (types, commands, results, errors), :mod:`.inventory` (slot index, §8 matching) and
-:mod:`.service` (:class:`BookingService`, the behaviour, with its injectable clock and id generators).
+Modules: :mod:`.model` (types, commands, results, errors), :mod:`.inventory` (slot index, §8 matching),
+:mod:`.service` (:class:`BookingService`, the behaviour; its stored state in :mod:`.records`),
+:mod:`.config` (:class:`DomainConfig`), :mod:`.clocks` (the injectable clock and id generators), and the
+money side (§3.12–§3.13, D32–D54): :mod:`.payments` (what a booking costs and how it is settled),
+:mod:`.pricing` (the price checks), :mod:`.processor` (the simulated processor and its ledger),
+:mod:`.packs` (users' packs and memberships) and :mod:`.tokens` (reading payment tokens).
 Adapters (REST, gRPC) reach it through :mod:`mock_server.app`, which adds the server options.
 """
 
@@ -25,10 +29,13 @@ from .model import (
     LeaseView,
     NotFound,
     PostalAddress,
+    Settlement,
     SlotQuery,
     UpdateBookingCommand,
     UserInfo,
 )
+from .payments import virtual_session
+from .processor import THREEDS_FAIL, THREEDS_PASS, booking_key, processor_id, threeds1_parameters
 from .service import (
     BookingService,
     Clock,
@@ -67,10 +74,17 @@ __all__ = [
     "NotFound",
     "PostalAddress",
     "SequentialIds",
+    "Settlement",
     "ShiftedClock",
     "SlotQuery",
     "SlotRecord",
+    "THREEDS_FAIL",
+    "THREEDS_PASS",
     "UpdateBookingCommand",
     "UserInfo",
+    "booking_key",
     "default_ids",
+    "processor_id",
+    "threeds1_parameters",
+    "virtual_session",
 ]

@@ -18,9 +18,9 @@ Conventions every adapter relies on:
 - **Value objects are not frozen** (a frozen dataclass costs ~0.5 µs more to build, on every request);
   treat commands, results and views as immutable all the same. ``UserInfo`` is hashable (``unsafe_hash``)
   so identical users share one object in memory: never mutate one.
-- **Payment information** is kept as an opaque mapping in proto field-name form (the adapter's decoded
-  message: snake_case keys, int64 as ``int``, enums as names) and echoed back untouched; the domain reads
-  only its ``prepayment_status``.
+- **Payment information** is a mapping in proto field-name form (the adapter's decoded message: snake_case
+  keys, int64 as ``int``, enums as names). Without a catalogue it is echoed back untouched; with one the
+  domain reads it (price, option ids, 3DS1 answer) and reports the payment state it settled (D32–D54).
 """
 
 from __future__ import annotations
@@ -205,6 +205,29 @@ class Booking:
     status: BookingStatus
     payment: Mapping[str, Any] | None = None
     offer_id: str = ""
+    #: VirtualSessionInfo in field-name form (session_url, meeting_id, password) of an online service (D50)
+    virtual_session: Mapping[str, str] | None = None
+    #: what was charged, held or used for this booking (None: nothing; see :mod:`.payments`)
+    settlement: Settlement | None = None
+
+
+@dataclass(slots=True)
+class Settlement:
+    """The money side of one booking, as the simulated processor settled it (D33, D34, D42, D43).
+
+    ``kind``: ``charge`` (prepaid, or a pack bought with this booking: ``upo_id`` set), ``hold`` (deposit),
+    ``card_on_file`` (no-show fee / card required) or ``use`` (paid with an owned pack or membership).
+    """
+
+    kind: str
+    merchant_id: str
+    #: sha256(merchant_id | idempotency_token)[:16]: the suffix of every processor id of this booking
+    key: str
+    transaction_id: str
+    amount_micros: int = 0
+    currency: str = ""
+    token_fingerprint: str = ""
+    upo_id: str = ""
 
 
 @dataclass(slots=True)
@@ -220,6 +243,8 @@ class BookingView:
     status: BookingStatus
     payment: Mapping[str, Any] | None
     offer_id: str
+    #: VirtualSessionInfo (session_url, meeting_id, password) for an online service (D50), else None
+    virtual_session: Mapping[str, str] | None = None
 
     @property
     def prepayment_status(self) -> str:
@@ -257,6 +282,10 @@ class Failure:
 
     cause: FailureCause
     description: str = ""
+    #: CreditCardType name of the rejected card (PAYMENT_ERROR_CARD_TYPE_REJECTED, D37)
+    rejected_card_type: str = ""
+    #: ThreeDS1Parameters in field-name form: acs_url, pa_req, transaction_id, md_merchant_data (D38)
+    threeds1: Mapping[str, str] | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -272,6 +301,9 @@ class CreateBookingCommand:
     lease_id: str | None = None
     payment: Mapping[str, Any] | None = None
     offer_id: str = ""
+    #: PaymentProcessingParameters in field-name form (``unparsed_payment_method_token``,
+    #: ``tokenization_config``); None when the request carried none
+    payment_processing: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -310,6 +342,8 @@ class BookingResult:
 
     booking: BookingView | None = None
     failure: Failure | None = None
+    #: UserPaymentOption in field-name form, when the call bought, used or credited one (D42, D43, D45)
+    user_payment_option: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)

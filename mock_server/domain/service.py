@@ -7,12 +7,22 @@ API (all methods are synchronous, cheap, and safe to call from any thread; one l
 ``check_availability(query) -> int``            open spots over all matching slots; unknown merchant
                                                 or service → :class:`InvalidArgument`
 ``create_lease(CreateLeaseCommand)``            :class:`LeaseResult` (D1, D23)
-``create_booking(CreateBookingCommand)``        :class:`BookingResult` (§3.2, §3.3, D9–D11, D18)
-``update_booking(UpdateBookingCommand)``        :class:`BookingResult`: cancel (D8, D21) or modify (D22)
+``create_booking(CreateBookingCommand)``        :class:`BookingResult` (§3.2, §3.3, D9–D11, D18, D32–D53)
+``update_booking(UpdateBookingCommand)``        :class:`BookingResult`: cancel (D8, D21, D40, D45) or
+                                                modify (D22, D54)
 ``get_booking(booking_id) -> BookingView``      :class:`NotFound` for an unknown id (D5)
 ``list_bookings(user_id) -> list[BookingView]`` D7 (all, or active future ones); unknown user → ``[]``
 ``knows_user(user_id) -> bool``                 for the "unknown user → 404" option (D6)
+``ledger(merchant_id=None) -> list[dict]``      the simulated processor's entries (D52); ``[]`` without
+                                                a catalogue
+``seed_user_payment_option(user, merchant,      a fixture's pack or membership (D42); returns the
+payment_option_id, ...) -> dict``               UserPaymentOption
+``user_payment_options(user_id=None)``          snapshots of the users' packs and memberships
 ==============================================  =============================================================
+
+With a non-empty ``DomainConfig.catalogue`` CreateBooking also runs the offer and payment steps of D52 after
+the slot and same-user checks (:mod:`.payments`), and cancel/reschedule refund, credit or refuse per D40,
+D45 and D54; without one, payment information is echoed and nothing is charged.
 
 Time is read from an injectable clock (``() -> float`` epoch seconds), and everything that "happens later"
 is computed from it when the next call arrives — no background tasks: every call first *settles* the
@@ -31,13 +41,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any
 
+from .clocks import Clock, FakeClock, IdGenerator, SequentialIds, ShiftedClock, default_ids
+from .config import DomainConfig
 from .inventory import Inventory
 from .model import (
     RELEASED_STATUSES,
@@ -53,140 +63,24 @@ from .model import (
     InventorySlot,
     Lease,
     LeaseResult,
-    LeaseView,
     NotFound,
     SlotQuery,
     UpdateBookingCommand,
-    UserInfo,
 )
+from .payments import Payments, Plan
+from .records import State, UserIndex, fail, lease_view, no_spot, require_slot, view_of
 from .updates import UpdateKind, classify_update, target_key
 
-Clock = Callable[[], float]
-IdGenerator = Callable[[], str]
-
-
-class FakeClock:
-    """A clock for tests: stands still until told to move."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = float(now)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-
-class ShiftedClock:
-    """A clock that starts at ``epoch`` and then runs at real speed.
-
-    Tests give one to the reference server and the harness alike: every date-dependent choice (which slots
-    lie ahead, what "now" is in a lease request) is then the same on any machine date, while leases and
-    asynchronous confirmations still expire in real seconds."""
-
-    def __init__(self, epoch: float) -> None:
-        self.epoch = float(epoch)
-        self._t0 = time.monotonic()
-
-    def __call__(self) -> float:
-        return self.epoch + (time.monotonic() - self._t0)
-
-
-class SequentialIds:
-    """``prefix1``, ``prefix2``, … (thread-safe: ``itertools.count`` is atomic in CPython)."""
-
-    def __init__(self, prefix: str) -> None:
-        self._prefix = prefix
-        self._next = itertools.count(1).__next__
-
-    def __call__(self) -> str:
-        return f"{self._prefix}{self._next()}"
-
-
-def default_ids(kind: str) -> SequentialIds:
-    """Ids unique within a run and, thanks to a random run tag, unlikely to repeat across runs."""
-    return SequentialIds(f"{kind}-{secrets.token_hex(3)}-")
-
-
-@dataclass(frozen=True, slots=True)
-class DomainConfig:
-    """The behaviour switches of the domain (each maps to a ``bookcheck serve`` option)."""
-
-    lease_ttl_sec: int = 600
-    cancel_cutoff_sec: int = 0
-    async_confirm_after_sec: float = 5.0
-    async_outcome: Literal["confirmed", "declined"] = "confirmed"
-    list_bookings: Literal["all", "active"] = "all"
-    recancel: Literal["failure", "echo"] = "failure"
-    invalid_slot: Literal["unavailable", "400"] = "unavailable"
-    same_user_rebook: Literal["reject", "allow", "overlapping"] = "reject"
-    #: D24: a used token with another slot, user or party size: its booking (column 2) or 400 (column 3)
-    token_reuse: Literal["replay", "refuse"] = "replay"
-    #: D26: a token resent after its booking changed: the booking as it is now (column 2) or as first made
-    replay_state: Literal["current", "original"] = "current"
-
-
-@dataclass(slots=True)
-class _UserIndex:
-    """A user's bookings in creation order, and how many live bookings they hold per slot (for D10)."""
-
-    bookings: list[Booking] = field(default_factory=list)
-    live: dict[InventorySlot, int] = field(default_factory=dict)
-
-    def count(self, slot: InventorySlot, delta: int) -> None:
-        n = self.live.get(slot, 0) + delta
-        if n > 0:
-            self.live[slot] = n
-        else:
-            self.live.pop(slot, None)
-
-
-@dataclass(slots=True)
-class _State:
-    bookings: dict[str, Booking] = field(default_factory=dict)
-    by_token: dict[str, Booking] = field(default_factory=dict)
-    first_views: dict[str, BookingView] = field(default_factory=dict)  # by token, as first answered (D26)
-    by_user: dict[str, _UserIndex] = field(default_factory=dict)
-    users: dict[UserInfo, UserInfo] = field(default_factory=dict)
-    leases: dict[str, Lease] = field(default_factory=dict)
-    leases_by_ref: dict[str, Lease] = field(default_factory=dict)
-    pending: list[tuple[float, int, Booking]] = field(default_factory=list)
-    lease_due: list[tuple[float, int, Lease]] = field(default_factory=list)
-
-
-def _view(b: Booking) -> BookingView:
-    return BookingView(b.booking_id, b.slot, b.user, b.status, b.payment, b.offer_id)
-
-
-def _lease_view(lease: Lease) -> LeaseView:
-    return LeaseView(lease.lease_id, lease.slot, lease.user_reference, lease.expires_sec)
-
-
-def _fail(cause: FailureCause, description: str) -> BookingResult:
-    return BookingResult(failure=Failure(cause, description))
-
-
-def _no_spot(cands: list[InventorySlot], now: float) -> Failure:
-    if all(c.start_sec <= now for c in cands):
-        return Failure(FailureCause.SLOT_UNAVAILABLE, "the slot has already started")
-    return Failure(FailureCause.SLOT_UNAVAILABLE, "no spot left")
-
-
-def _require_slot(q: SlotQuery | None, where: str, *, need_duration: bool) -> SlotQuery:
-    if q is None:
-        raise InvalidArgument(where, "is required")
-    if not q.merchant_id:
-        raise InvalidArgument(f"{where}.merchant_id", "is required")
-    if not q.service_id:
-        raise InvalidArgument(f"{where}.service_id", "is required")
-    if q.start_sec is None:
-        raise InvalidArgument(f"{where}.start_sec", "is required")
-    if need_duration and q.duration_sec is None:
-        raise InvalidArgument(f"{where}.duration_sec", "is required")
-    return q
+__all__ = [
+    "BookingService",
+    "Clock",
+    "DomainConfig",
+    "FakeClock",
+    "IdGenerator",
+    "SequentialIds",
+    "ShiftedClock",
+    "default_ids",
+]
 
 
 class BookingService:
@@ -205,8 +99,15 @@ class BookingService:
         self._booking_ids = booking_ids or default_ids("b")
         self._lease_ids = lease_ids or default_ids("lease")
         self._lock = threading.Lock()
-        self._s = _State()
+        self._s = State()
         self._seq = itertools.count().__next__
+        catalogue = self.config.catalogue
+        #: the money side (D32–D54); None: payment information is echoed and nothing charged
+        self.payments = (
+            Payments(catalogue, self.config.refund_policy)
+            if catalogue is not None and not catalogue.empty
+            else None
+        )
         self._outcome = (
             BookingStatus.DECLINED_BY_MERCHANT
             if self.config.async_outcome == "declined"
@@ -254,7 +155,7 @@ class BookingService:
             return inv.open_many(list(queries), now)
 
     def check_availability(self, query: SlotQuery | None) -> int:
-        q = _require_slot(query, "slot", need_duration=False)
+        q = require_slot(query, "slot", need_duration=False)
         self._check_known(q, "slot")
         with self._lock:
             now = self.clock()
@@ -279,7 +180,7 @@ class BookingService:
 
     def create_lease(self, cmd: CreateLeaseCommand) -> LeaseResult:
         """Hold one spot until the (possibly shortened) expiry. ``user_reference`` is the idempotency key."""
-        q = _require_slot(cmd.slot, "lease.slot", need_duration=False)
+        q = require_slot(cmd.slot, "lease.slot", need_duration=False)
         if not cmd.user_reference:
             raise InvalidArgument("lease.user_reference", "is required")
         self._check_known(q, "lease.slot")
@@ -288,7 +189,7 @@ class BookingService:
             self._settle(now)
             known = self._s.leases_by_ref.get(cmd.user_reference)
             if known is not None:
-                return LeaseResult(lease=_lease_view(known))
+                return LeaseResult(lease=lease_view(known))
             if cmd.expires_sec and cmd.expires_sec <= now:  # a hold that ends before it starts (issue 16)
                 raise InvalidArgument(
                     "lease.lease_expiration_time_sec",
@@ -299,7 +200,7 @@ class BookingService:
                 return LeaseResult(failure=self._no_such_slot("lease.slot"))
             slot = next((s for s in cands if s.spots_open > 0 and s.start_sec > now), None)
             if slot is None:
-                return LeaseResult(failure=_no_spot(cands, now))
+                return LeaseResult(failure=no_spot(cands, now))
             longest = int(now) + self.config.lease_ttl_sec
             expires = cmd.expires_sec if cmd.expires_sec and cmd.expires_sec < longest else longest
             lease = Lease(self._lease_ids(), slot, cmd.user_reference, expires)
@@ -307,12 +208,12 @@ class BookingService:
             self._s.leases[lease.lease_id] = lease
             self._s.leases_by_ref[lease.user_reference] = lease
             heapq.heappush(self._s.lease_due, (expires, self._seq(), lease))
-            return LeaseResult(lease=_lease_view(lease))
+            return LeaseResult(lease=lease_view(lease))
 
     # -- bookings -----------------------------------------------------------------------------------------
 
     def create_booking(self, cmd: CreateBookingCommand) -> BookingResult:
-        q = _require_slot(cmd.slot, "slot", need_duration=True)
+        q = require_slot(cmd.slot, "slot", need_duration=True)
         if cmd.user is None:
             raise InvalidArgument("user_information", "is required")
         if not cmd.user.user_id:
@@ -336,40 +237,76 @@ class BookingService:
                 if lease is None:
                     raise NotFound("lease", cmd.lease_id)
                 if lease.used_by:
-                    return _fail(
+                    return fail(
                         FailureCause.LEASE_EXPIRED, f"the lease was already used by booking {lease.used_by}"
                     )
                 if lease.expires_sec <= now:
-                    return _fail(FailureCause.LEASE_EXPIRED, "the lease has expired")
+                    return fail(FailureCause.LEASE_EXPIRED, "the lease has expired")
                 if not any(c is lease.slot for c in cands):
-                    return _fail(FailureCause.SLOT_UNAVAILABLE, "the slot does not match the lease's slot")
+                    return fail(FailureCause.SLOT_UNAVAILABLE, "the slot does not match the lease's slot")
             dup = self._same_user_failure(cmd.user.user_id, cands)
             if dup is not None:
                 return BookingResult(failure=dup)
-            if lease is not None:
-                slot = lease.slot
-            else:
-                found = next((c for c in cands if c.spots_open > 0 and c.start_sec > now), None)
-                if found is None:
-                    return BookingResult(failure=_no_spot(cands, now))
-                slot = found
-                slot.spots_open -= 1
-            user = s.users.setdefault(cmd.user, cmd.user)
-            status = BookingStatus.PENDING_MERCHANT_CONFIRMATION if slot.is_async else BookingStatus.CONFIRMED
-            b = Booking(self._booking_ids(), slot, user, status, cmd.payment or None, cmd.offer_id)
-            if lease is not None:
-                lease.used_by = b.booking_id
-            s.bookings[b.booking_id] = b
-            s.by_token[cmd.idempotency_token] = b
-            s.first_views[cmd.idempotency_token] = _view(b)
-            idx = s.by_user.get(user.user_id)
-            if idx is None:
-                idx = s.by_user[user.user_id] = _UserIndex()
-            idx.bookings.append(b)
-            idx.count(slot, +1)
-            if slot.is_async:
-                heapq.heappush(s.pending, (now + self.config.async_confirm_after_sec, self._seq(), b))
-            return BookingResult(booking=_view(b))
+            slot = lease.slot if lease is not None else self._open_slot(cands, now)
+            if slot is None:
+                return BookingResult(failure=no_spot(cands, now))
+            plan = self._plan_payment(cmd, slot, now)
+            if isinstance(plan, Failure):  # D53: nothing taken, charged or stored so far
+                return BookingResult(failure=plan)
+            return self._commit(cmd, slot, lease, plan, now)
+
+    @staticmethod
+    def _open_slot(cands: list[InventorySlot], now: float) -> InventorySlot | None:
+        return next((c for c in cands if c.spots_open > 0 and c.start_sec > now), None)
+
+    def _plan_payment(
+        self, cmd: CreateBookingCommand, slot: InventorySlot, now: float
+    ) -> Plan | Failure | None:
+        """The offer and payment steps of D52 (None: no catalogue, payment information is echoed)."""
+        if self.payments is None:
+            return None
+        user_id = cmd.user.user_id if cmd.user is not None else ""
+        idx = self._s.by_user.get(user_id)
+        buying = bool(cmd.payment and cmd.payment.get("payment_option_id"))  # only a purchase asks (D44)
+        known = (
+            buying and idx is not None and any(b.slot.merchant_id == slot.merchant_id for b in idx.bookings)
+        )
+        return self.payments.plan(cmd, slot, user_id, now, known_to_merchant=known)
+
+    def _commit(
+        self,
+        cmd: CreateBookingCommand,
+        slot: InventorySlot,
+        lease: Lease | None,
+        plan: Plan | None,
+        now: float,
+    ) -> BookingResult:
+        """Take the spot, store the booking under its token, and settle its payment (all or nothing)."""
+        s = self._s
+        assert cmd.user is not None and cmd.idempotency_token
+        if lease is None:
+            slot.spots_open -= 1
+        user = s.users.setdefault(cmd.user, cmd.user)
+        status = BookingStatus.PENDING_MERCHANT_CONFIRMATION if slot.is_async else BookingStatus.CONFIRMED
+        b = Booking(self._booking_ids(), slot, user, status, cmd.payment or None, cmd.offer_id)
+        option = (
+            self.payments.commit(plan, b, now) if plan is not None and self.payments is not None else None
+        )
+        if lease is not None:
+            lease.used_by = b.booking_id
+        s.bookings[b.booking_id] = b
+        s.by_token[cmd.idempotency_token] = b
+        s.first_views[cmd.idempotency_token] = view_of(b)
+        if option is not None:
+            s.first_options[cmd.idempotency_token] = option
+        idx = s.by_user.get(user.user_id)
+        if idx is None:
+            idx = s.by_user[user.user_id] = UserIndex()
+        idx.bookings.append(b)
+        idx.count(slot, +1)
+        if slot.is_async:
+            heapq.heappush(s.pending, (now + self.config.async_confirm_after_sec, self._seq(), b))
+        return BookingResult(booking=view_of(b), user_payment_option=option)
 
     def _replay(self, b: Booking, cmd: CreateBookingCommand, q: SlotQuery) -> BookingResult:
         """The answer to a token already used (§3.2): its booking, now (D26 column 2) or as first answered
@@ -382,8 +319,11 @@ class BookingService:
             if not same_user or not any(c is first for c in self.inventory.candidates(q)):
                 raise InvalidArgument("idempotency_token", "was already used for a different request")
         if self.config.replay_state == "original":
-            return BookingResult(booking=self._s.first_views[token])
-        return BookingResult(booking=_view(b))
+            return BookingResult(
+                booking=self._s.first_views[token], user_payment_option=self._s.first_options.get(token)
+            )
+        option = self.payments.current_option(b) if self.payments is not None else None
+        return BookingResult(booking=view_of(b), user_payment_option=option)
 
     def _same_user_failure(self, user_id: str, cands: list[InventorySlot]) -> Failure | None:
         """D10: a live booking of this user on the same slot (reject / overlapping / allow)."""
@@ -421,23 +361,24 @@ class BookingService:
                     "nothing to update: give status CANCELED, or slot.start_sec/"
                     "slot.duration_sec, or slot.resources.party_size",
                 )
-            return BookingResult(booking=_view(b))
+            return BookingResult(booking=view_of(b))
 
     def _cancel(self, b: Booking, now: float) -> BookingResult:
         if b.status is BookingStatus.CANCELED:
             if self.config.recancel == "echo":
-                return BookingResult(booking=_view(b))
-            return _fail(FailureCause.BOOKING_ALREADY_CANCELLED, "the booking is already cancelled")
+                return BookingResult(booking=view_of(b))
+            return fail(FailureCause.BOOKING_ALREADY_CANCELLED, "the booking is already cancelled")
         if b.status in RELEASED_STATUSES:
-            return _fail(FailureCause.BOOKING_NOT_CANCELLABLE, f"the booking is {b.status.name}")
+            return fail(FailureCause.BOOKING_NOT_CANCELLABLE, f"the booking is {b.status.name}")
         if now >= b.slot.start_sec - self.config.cancel_cutoff_sec:
-            return _fail(
+            return fail(
                 FailureCause.OUTSIDE_CANCELLATION_WINDOW,
                 f"cancellations close {self.config.cancel_cutoff_sec} s before the slot starts",
             )
         self._release(b)
         b.status = BookingStatus.CANCELED
-        return BookingResult(booking=_view(b))
+        option = self.payments.on_cancel(b, now) if self.payments is not None else None
+        return BookingResult(booking=view_of(b), user_payment_option=option)
 
     def _modify(self, b: Booking, cmd: UpdateBookingCommand, now: float) -> BookingResult:
         """D22: reschedule and/or party-size change within the same merchant, service and staff/room."""
@@ -451,26 +392,30 @@ class BookingService:
             if given and given != have:
                 raise InvalidArgument(f"booking.slot.{name}", f"cannot be changed (the booking has {have!r})")
         if b.status is BookingStatus.CANCELED:
-            return _fail(FailureCause.BOOKING_ALREADY_CANCELLED, "a cancelled booking cannot be modified")
+            return fail(FailureCause.BOOKING_ALREADY_CANCELLED, "a cancelled booking cannot be modified")
         if b.status in RELEASED_STATUSES:
-            return _fail(FailureCause.SLOT_UNAVAILABLE, f"a {b.status.name} booking cannot be modified")
+            return fail(FailureCause.SLOT_UNAVAILABLE, f"a {b.status.name} booking cannot be modified")
         key = self._target_key(b, cmd)
         if key == old.key:
-            return BookingResult(booking=_view(b))  # a repeated modify has no further effect
+            return BookingResult(booking=view_of(b))  # a repeated modify has no further effect
         new = self.inventory.exact(key)
         if new is None:
             return BookingResult(failure=self._no_such_slot("booking.slot"))
         if new.start_sec <= now:
-            return _fail(FailureCause.SLOT_UNAVAILABLE, "the new slot has already started")
+            return fail(FailureCause.SLOT_UNAVAILABLE, "the new slot has already started")
         if new.spots_open <= 0:
-            return _fail(FailureCause.SLOT_UNAVAILABLE, "the new slot has no spot left")
+            return fail(FailureCause.SLOT_UNAVAILABLE, "the new slot has no spot left")
+        if self.payments is not None:
+            differs = self.payments.reschedule_failure(b, new)
+            if differs is not None:
+                return BookingResult(failure=differs)
         new.spots_open -= 1
         old.spots_open += 1
         idx = self._s.by_user[b.user.user_id]
         idx.count(old, -1)
         idx.count(new, +1)
         b.slot = new
-        return BookingResult(booking=_view(b))
+        return BookingResult(booking=view_of(b))
 
     @staticmethod
     def _target_key(b: Booking, cmd: UpdateBookingCommand) -> tuple[str, str, int, int, str, str, int]:
@@ -486,7 +431,7 @@ class BookingService:
             b = self._s.bookings.get(booking_id)
             if b is None:
                 raise NotFound("booking", booking_id)
-            return _view(b)
+            return view_of(b)
 
     def list_bookings(self, user_id: str | None) -> list[BookingView]:
         """D7: the user's bookings in creation order (all, or only live future ones by option)."""
@@ -499,13 +444,58 @@ class BookingService:
             mine = idx.bookings if idx is not None else []
             if self.config.list_bookings == "active":
                 return [
-                    _view(b) for b in mine if b.status not in RELEASED_STATUSES and b.slot.start_sec > now
+                    view_of(b) for b in mine if b.status not in RELEASED_STATUSES and b.slot.start_sec > now
                 ]
-            return [_view(b) for b in mine]
+            return [view_of(b) for b in mine]
 
     def knows_user(self, user_id: str) -> bool:
         with self._lock:
             return user_id in self._s.by_user
+
+    # -- the simulated payment processor (D42, D52) ---------------------------------------------------------
+
+    def ledger(self, merchant_id: str | None = None) -> list[dict[str, Any]]:
+        """D52: the processor's entries (one merchant's, or all), oldest first; ``[]`` without a catalogue.
+
+        Entry: ``{id, kind: charge|hold|card_on_file|refund|void, merchant_id, amount_micros, currency,
+        booking_id, token_fingerprint, at}`` (``at``: the service clock, epoch seconds)."""
+        with self._lock:
+            return self.payments.processor.ledger(merchant_id) if self.payments is not None else []
+
+    def seed_user_payment_option(
+        self,
+        user_id: str,
+        merchant_id: str,
+        payment_option_id: str,
+        *,
+        user_payment_option_id: str = "",
+        current_count: int | None = None,
+        valid_start_sec: int | None = None,
+        valid_end_sec: int | None = None,
+    ) -> dict[str, Any]:
+        """Give a user a pack or membership of the merchant feed (a fixture, D42) and return the
+        UserPaymentOption. Defaults: a derived ``bc_upo_`` id, full count, validity as if bought now.
+        The purchase id it reports when used is derived from the option id (no ledger entry: nothing was
+        charged by this server). Unknown option or no catalogue → :class:`InvalidArgument`."""
+        if self.payments is None:
+            raise InvalidArgument(
+                "payment_option_id", "this server has no merchant feed with payment options"
+            )
+        with self._lock:
+            return self.payments.seed(
+                user_id,
+                merchant_id,
+                payment_option_id,
+                self.clock(),
+                upo_id=user_payment_option_id,
+                current_count=current_count,
+                window=(valid_start_sec, valid_end_sec),
+            )
+
+    def user_payment_options(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Snapshots of a user's packs and memberships (or everyone's), each with its ``user_id``."""
+        with self._lock:
+            return self.payments.packs.of_user(user_id) if self.payments is not None else []
 
     @property
     def booking_count(self) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import chaos, rest, violations  # noqa: F401  (registers the profiles)
+from . import chaos, payments, rest, violations  # noqa: F401  (registers the profiles)
 from .base import PROFILES, Fault, FaultPlan, check_spec, parse_faults, usage_names
 from .spec import FaultSpec, FaultSpecError, split_spec
 

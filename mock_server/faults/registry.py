@@ -2,7 +2,9 @@
 and docs/faults.md, in one place.
 
 A :class:`Case` is one ``--fault`` value and the **exact** set of rule ids a harness run against a server
-with that fault must report as FAIL or WARN (over the default suite, or the scenarios in ``only``). Most
+with that fault must report as FAIL or WARN (over the default suite, or the scenarios in ``only``; a
+``payments`` case runs on a feed directory with money in it, with ``--allow-payments`` and the generated
+payment fixtures, over the payment, offer and virtual-session scenarios only). Most
 profiles break exactly one rule. Where one misbehaviour is legitimately seen by several rules, all of them are
 listed and ``why`` says why — so a profile that starts tripping an unrelated rule shows up as a mismatch.
 
@@ -29,6 +31,12 @@ class Case:
     only: tuple[str, ...] = ()
     #: expected set over gRPC, when the case is also run there (None: not run over gRPC)
     grpc: frozenset[str] | None = None
+    #: run on the payment feed directory with ``--allow-payments`` (issue 15); ``only`` empty = the payment,
+    #: offer and virtual-session scenarios
+    payments: bool = False
+    #: why the harness does not catch this fault yet (the matrix then expects the case to fail, strictly, so
+    #: it turns red the day the harness catches it and the gap note can go); "" for every normal case
+    gap: str = ""
 
     @property
     def profile(self) -> str:
@@ -42,10 +50,24 @@ def _c(
     availability: str = "bal",
     only: tuple[str, ...] = (),
     grpc: bool | tuple[str, ...] = False,
+    payments: bool = False,
+    gap: str = "",
 ) -> Case:
     breaks = frozenset(rules)
     over_grpc = None if grpc is False else (breaks if grpc is True else frozenset(grpc))
-    return Case(fault, breaks, why, availability, only, over_grpc)
+    return Case(fault, breaks, why, availability, only, over_grpc, payments, gap)
+
+
+def _p(
+    fault: str,
+    *rules: str,
+    why: str = "",
+    only: tuple[str, ...] = (),
+    grpc: bool | tuple[str, ...] = False,
+    gap: str = "",
+) -> Case:
+    """A case of issue 15: the payment feed, ``--allow-payments``, the payment scenarios (or ``only``)."""
+    return _c(fault, *rules, why=why, only=only, grpc=grpc, payments=True, gap=gap)
 
 
 _BUSINESS_FAILURE_RULES = (
@@ -61,6 +83,15 @@ _BUSINESS_FAILURE_RULES = (
 _EVERY_FAILURE = (
     "every scenario that expects a specific business failure (full slot, duplicate, lease, "
     "re-cancel, full reschedule target, unknown slot) sees the wrong answer"
+)
+
+_REFUND_DUE_GAP = (
+    "the harness accepts PROVIDED after any cancel (D40 allows it only when the feed grants no refund), "
+    "so a refund reported as unchanged passes; the prepaid scenario would pass whether a refund is due"
+)
+_ONE_SPOT_GAP = (
+    "one spot kept per failure is visible only on a slot with one open spot: the payment scenarios book "
+    "slots of any capacity, and the generated paid services have 5 to 16 spots"
 )
 
 CASES: tuple[Case, ...] = (
@@ -374,6 +405,42 @@ CASES: tuple[Case, ...] = (
         only=("check-availability/available-is-bookable",),
         why="CheckAvailability counts the last spot that CreateBooking refuses (false availability, D31)",
     ),
+    # --- issue 15: payments, offers, virtual sessions (§3.12, §3.13, D32-D54; mock_server.faults.payments) --
+    _p("payment-processed-by-google", "payments/processed-by", grpc=True),
+    _p("payment-status-not-provided", "payments/prepaid-status", grpc=True),
+    _p("payment-no-transaction-id", "payments/transaction-id", grpc=True),
+    _p("payment-echo-wrong-price", "payments/price-echo", grpc=True),
+    _p("price-mismatch-500", "payments/price-mismatch", grpc=True),
+    # the declined scenario tries three failing cards on one slot: once the first blocked it, the next two
+    # get SLOT_UNAVAILABLE (payments/card-declined sees that too); these two scenarios fail one card each
+    _p(
+        "payment-failure-takes-spot",
+        "payments/no-side-effects",
+        only=("payments/card-type-rejected", "payments/price-mismatch"),
+        grpc=True,
+    ),
+    _p("payment-failure-takes-spot=1", "payments/no-side-effects", gap=_ONE_SPOT_GAP),
+    _p("card-type-rejected-without-type", "payments/card-type-rejected-type", grpc=True),
+    _p("card-declined-500", "payments/card-declined", grpc=True),
+    _p("3ds1-without-parameters", "payments/3ds1-parameters", grpc=True),
+    _p("payment-replay-new-charge", "payments/replay-same-transaction", grpc=True),
+    _p("refund-status-unchanged", "payments/refund-status", gap=_REFUND_DUE_GAP),
+    _p("refund-status-reset", "payments/refund-status", grpc=True),
+    _p("payment-status-stale", "payments/status-consistent", grpc=True),
+    _p("upo-id-mismatch", "payments/upo-id-match", grpc=True),
+    _p("upo-count-unchanged", "payments/upo-count", grpc=True),
+    _p("upo-no-credit-on-cancel", "payments/upo-credit-on-cancel", grpc=True),
+    _p(
+        "payment-latency=15.2s,first=1",
+        "payments/latency-with-payment",
+        only=("payments/prepaid-lifecycle",),
+        grpc=True,
+    ),
+    _p("offer-info-wrong-id", "offers/applied", grpc=True),
+    _p("offer-unavailable-as-deal", "offers/unavailable", grpc=True),
+    _p("offer-before-slot", "offers/slot-precedence", grpc=True),
+    _p("virtual-url-relative", "virtual/session-info-shape", grpc=True),
+    _p("virtual-url-changes-on-replay", "virtual/stable-on-replay", grpc=True),
 )
 
 
@@ -413,6 +480,10 @@ def _code_list(text: str) -> str:
 
 def _case_text(c: Case) -> str:
     text = f"`{c.fault}` → " + ", ".join(f"`{r}`" for r in sorted(c.breaks))
+    if c.payments:
+        text += " (payment feed, `--allow-payments`)"
+    if c.gap:
+        text += f" — **not caught yet**: {c.gap}"
     if c.grpc is not None:
         text += " (self-tested over gRPC too" + ("" if c.grpc == c.breaks else ", with a different set") + ")"
     return text

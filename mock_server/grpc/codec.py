@@ -6,14 +6,16 @@ scalar from its default, so an empty string and a zero ``start_sec``/``duration_
 (no real slot starts at the epoch or lasts zero seconds). Sub-messages use ``HasField``, so an absent
 ``slot`` or ``user_information`` is told apart from an empty one.
 
-Payment information is the one opaque part: the domain keeps it as a mapping in proto field-name form
-(snake_case keys, int64 as ``int``, enums as names) and echoes it back. :func:`message_to_mapping` and
+Payment information, payment processing parameters, user payment options, virtual session info and 3DS1
+parameters are the opaque parts: the domain keeps them as mappings in proto field-name form (snake_case
+keys, int64 as ``int``, enums as names). :func:`message_to_mapping` and
 :func:`fill_from_mapping` walk the descriptor for that, generically, and only when a request carries it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -34,6 +36,7 @@ from mock_server.domain.model import (
     UpdateBookingCommand,
     UserInfo,
 )
+from mock_server.paytoken import decode_payment_token
 
 _INT64 = frozenset(
     {
@@ -104,6 +107,11 @@ def create_booking_command(req: pb.CreateBookingRequest) -> CreateBookingCommand
         lease_id=(req.lease_ref.lease_id or None) if req.HasField("lease_ref") else None,
         payment=message_to_mapping(req.payment_information) if req.HasField("payment_information") else None,
         offer_id=req.offer_id,
+        payment_processing=(
+            decode_payment_token(message_to_mapping(req.payment_processing_parameters))
+            if req.HasField("payment_processing_parameters")
+            else None
+        ),
     )
 
 
@@ -192,14 +200,21 @@ def fill_booking(out: pb.Booking, view: BookingView) -> None:
     out.status = int(view.status)  # type: ignore[assignment]
     if view.payment:
         fill_from_mapping(out.payment_information, view.payment)
+    if view.virtual_session:
+        fill_from_mapping(out.virtual_session_info, view.virtual_session)
     if view.offer_id:
         out.offer_info.offer_id = view.offer_id
 
 
 def fill_failure(out: pb.BookingFailure, failure: Failure) -> None:
+    """The cause, ``rejected_card_type`` (D37), the description and the 3DS1 parameters (D38)."""
     out.cause = int(failure.cause)  # type: ignore[assignment]
+    if failure.rejected_card_type:
+        out.rejected_card_type = card_type_number(failure.rejected_card_type)  # type: ignore[assignment]
     if failure.description:
         out.description = failure.description
+    if failure.threeds1:
+        fill_from_mapping(out.payment_failure.threeds1_parameters, failure.threeds1)
 
 
 def fill_lease(out: pb.Lease, view: LeaseView) -> None:
@@ -213,83 +228,66 @@ def prepayment_status_number(name: str) -> int:
     return pb.PrepaymentStatus.Value(name) if name in pb.PrepaymentStatus.keys() else 0
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Opaque payment information: message ⇄ mapping in proto field-name form
-# ----------------------------------------------------------------------------------------------------------
-
-
-def message_to_mapping(msg: Message) -> dict[str, Any]:
-    """Set fields only; int64 as ``int``, enums as names, sub-messages as dicts, maps as dicts."""
-    out: dict[str, Any] = {}
-    for fd, value in msg.ListFields():
-        out[fd.name] = _to_plain(fd, value)
-    return out
-
-
-def _to_plain(fd: FieldDescriptor, value: Any) -> Any:
-    if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
-        vfd = fd.message_type.fields_by_name["value"]
-        return {k: _scalar_to_plain(vfd, v) for k, v in value.items()}
-    if fd.is_repeated:
-        return [_scalar_to_plain(fd, v) for v in value]
-    return _scalar_to_plain(fd, value)
-
-
-def _scalar_to_plain(fd: FieldDescriptor, value: Any) -> Any:
-    if fd.type == FieldDescriptor.TYPE_MESSAGE:
-        return message_to_mapping(value)
-    if fd.type == FieldDescriptor.TYPE_ENUM:
-        assert fd.enum_type is not None
-        ev = fd.enum_type.values_by_number.get(value)
-        return ev.name if ev is not None else value
-    return value
-
-
-def fill_from_mapping(msg: Message, data: Mapping[str, Any]) -> None:
-    """The inverse of :func:`message_to_mapping`; also takes lowerCamelCase keys and int64 strings (REST)."""
-    fields = msg.DESCRIPTOR.fields_by_name
-    camel = msg.DESCRIPTOR.fields_by_camelcase_name
-    for key, value in data.items():
-        fd = fields.get(key) or camel.get(key)
-        if fd is None or value is None:
-            continue  # unknown keys are ignored, as over REST (D15)
-        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
-            target = getattr(msg, fd.name)
-            vfd = fd.message_type.fields_by_name["value"]
-            for k, v in value.items():
-                if vfd.type == FieldDescriptor.TYPE_MESSAGE:
-                    fill_from_mapping(target[k], v)
-                else:
-                    target[k] = _plain_to_scalar(vfd, v)
-        elif fd.is_repeated:
-            target = getattr(msg, fd.name)
-            for v in value:
-                if fd.type == FieldDescriptor.TYPE_MESSAGE:
-                    fill_from_mapping(target.add(), v)
-                else:
-                    target.append(_plain_to_scalar(fd, v))
-        elif fd.type == FieldDescriptor.TYPE_MESSAGE:
-            fill_from_mapping(getattr(msg, fd.name), value)
-        else:
-            setattr(msg, fd.name, _plain_to_scalar(fd, value))
-
-
-def _plain_to_scalar(fd: Any, value: Any) -> Any:
-    """``fd`` is a FieldDescriptor (the pure-Python or the upb one: their stubs differ)."""
-    if fd.type == FieldDescriptor.TYPE_ENUM and isinstance(value, str):
-        ev = fd.enum_type.values_by_name.get(value)
-        return ev.number if ev is not None else 0
-    if fd.type in _INT64 and isinstance(value, str):
-        return int(value)
-    return value
+def card_type_number(name: str) -> int:
+    """A CreditCardType name as its number (an unknown name is UNSPECIFIED, as the proto's own default)."""
+    return pb.CreditCardType.Value(name) if name in pb.CreditCardType.keys() else 0
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Enum numbers the proto does not define
+# Opaque parts (payment information, processing parameters, …): message ⇄ mapping in proto field-name form
 # ----------------------------------------------------------------------------------------------------------
 
-#: message full name -> whether it, or any message it reaches, has an enum field (walks skip the others)
+# What a field is, for the generic walks below.
+_SCALAR, _INT64_KIND, _ENUM, _MESSAGE, _MAP = range(5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One field of a message as the walks need it, worked out once per message type (descriptor calls such
+    as ``GetOptions()`` cost about a microsecond each; a paid CreateBooking walks some thirty fields)."""
+
+    name: str
+    kind: int
+    repeated: bool
+    #: enum fields: number -> name, and name -> number
+    enum_names: Mapping[int, str] | None = None
+    enum_numbers: Mapping[str, int] | None = None
+    enum_type: str = ""
+    #: maps: the plan of the value field
+    value: _Field | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    #: by proto name and by lowerCamelCase name
+    by_name: Mapping[str, _Field]
+    #: the fields that hold enums, directly or below them, in field-number order (for :func:`check_enums`)
+    with_enums: tuple[_Field, ...]
+
+
+_PLANS: dict[str, _Plan] = {}
+#: message full name -> whether it, or any message it reaches, has an enum field
 _HAS_ENUMS: dict[str, bool] = {}
+
+
+def _field(fd: Any) -> _Field:
+    """``fd`` is a FieldDescriptor (the pure-Python or the upb one: their stubs differ)."""
+    repeated = bool(fd.is_repeated)
+    if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+        return _Field(fd.name, _MAP, False, value=_field(fd.message_type.fields_by_name["value"]))
+    if fd.type == FieldDescriptor.TYPE_MESSAGE:
+        return _Field(fd.name, _MESSAGE, repeated)
+    if fd.type == FieldDescriptor.TYPE_ENUM:
+        values = fd.enum_type.values
+        return _Field(
+            fd.name,
+            _ENUM,
+            repeated,
+            enum_names={v.number: v.name for v in values},
+            enum_numbers={v.name: v.number for v in values},
+            enum_type=fd.enum_type.name,
+        )
+    return _Field(fd.name, _INT64_KIND if fd.type in _INT64 else _SCALAR, repeated)
 
 
 def _has_enums(desc: Any) -> bool:
@@ -305,27 +303,115 @@ def _has_enums(desc: Any) -> bool:
     return found
 
 
+def _plan(desc: Any) -> _Plan:
+    plan = _PLANS.get(desc.full_name)
+    if plan is not None:
+        return plan
+    by_name: dict[str, _Field] = {}
+    with_enums: list[_Field] = []
+    for fd in sorted(desc.fields, key=lambda f: f.number):
+        f = _field(fd)
+        by_name[fd.name] = by_name[fd.camelcase_name] = f
+        if fd.type == FieldDescriptor.TYPE_ENUM or (
+            fd.message_type is not None and _has_enums(fd.message_type)
+        ):
+            with_enums.append(f)
+    plan = _PLANS[desc.full_name] = _Plan(by_name, tuple(with_enums))
+    return plan
+
+
+def message_to_mapping(msg: Message) -> dict[str, Any]:
+    """Set fields only; int64 as ``int``, enums as names, sub-messages as dicts, maps as dicts."""
+    fields = _plan(msg.DESCRIPTOR).by_name
+    out: dict[str, Any] = {}
+    for fd, value in msg.ListFields():
+        f = fields[fd.name]
+        if f.kind == _MAP:
+            assert f.value is not None
+            out[f.name] = {k: _to_plain(f.value, v) for k, v in value.items()}
+        elif f.repeated:
+            out[f.name] = [_to_plain(f, v) for v in value]
+        else:
+            out[f.name] = _to_plain(f, value)
+    return out
+
+
+def _to_plain(f: _Field, value: Any) -> Any:
+    if f.kind == _MESSAGE:
+        return message_to_mapping(value)
+    if f.kind == _ENUM:
+        assert f.enum_names is not None
+        return f.enum_names.get(value, value)
+    return value
+
+
+def fill_from_mapping(msg: Message, data: Mapping[str, Any]) -> None:
+    """The inverse of :func:`message_to_mapping`; also takes lowerCamelCase keys and int64 strings (REST)."""
+    fields = _plan(msg.DESCRIPTOR).by_name
+    for key, value in data.items():
+        f = fields.get(key)
+        if f is None or value is None:
+            continue  # unknown keys are ignored, as over REST (D15)
+        if f.kind == _MAP:
+            target = getattr(msg, f.name)
+            vf = f.value
+            assert vf is not None
+            for k, v in value.items():
+                if vf.kind == _MESSAGE:
+                    fill_from_mapping(target[k], v)
+                else:
+                    target[k] = _to_wire(vf, v)
+        elif f.repeated:
+            target = getattr(msg, f.name)
+            for v in value:
+                if f.kind == _MESSAGE:
+                    fill_from_mapping(target.add(), v)
+                else:
+                    target.append(_to_wire(f, v))
+        elif f.kind == _MESSAGE:
+            fill_from_mapping(getattr(msg, f.name), value)
+        else:
+            setattr(msg, f.name, _to_wire(f, value))
+
+
+def _to_wire(f: _Field, value: Any) -> Any:
+    if f.kind == _ENUM and isinstance(value, str):
+        assert f.enum_numbers is not None
+        return f.enum_numbers.get(value, 0)
+    if f.kind == _INT64_KIND and isinstance(value, str):
+        return int(value)
+    return value
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Enum numbers the proto does not define
+# ----------------------------------------------------------------------------------------------------------
+
+
 def check_enums(msg: Message, path: str = "") -> None:
     """Raise :class:`InvalidArgument` naming the first field that holds an enum number the proto does not
     define. Proto3 enums are open, so the binary parser keeps such numbers; stored, they would later be
-    written over REST as bare numbers that neither our JSON Schemas nor protobuf's JSON printer accept."""
-    if not _has_enums(msg.DESCRIPTOR):
-        return
-    for fd, value in msg.ListFields():
-        where = f"{path}.{fd.name}" if path else fd.name
-        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
-            vfd = fd.message_type.fields_by_name["value"]
-            for key, item in value.items():
-                _check_value(vfd, item, f"{where}[{key!r}]")
-        elif fd.is_repeated:
-            for i, item in enumerate(value):
-                _check_value(fd, item, f"{where}[{i}]")
+    written over REST as bare numbers that neither our JSON Schemas nor protobuf's JSON printer accept.
+
+    Only the fields that can hold an enum are looked at (:attr:`_Plan.with_enums`), in field-number order."""
+    for f in _plan(msg.DESCRIPTOR).with_enums:
+        where = f"{path}.{f.name}" if path else f.name
+        if f.kind == _MAP:
+            assert f.value is not None
+            for key, item in getattr(msg, f.name).items():
+                _check_value(f.value, item, f"{where}[{key!r}]")
+        elif f.repeated:
+            for i, item in enumerate(getattr(msg, f.name)):
+                _check_value(f, item, f"{where}[{i}]")
+        elif f.kind == _MESSAGE:
+            if msg.HasField(f.name):
+                check_enums(getattr(msg, f.name), where)
         else:
-            _check_value(fd, value, where)
+            _check_value(f, getattr(msg, f.name), where)
 
 
-def _check_value(fd: Any, value: Any, where: str) -> None:
-    if fd.type == FieldDescriptor.TYPE_MESSAGE:
+def _check_value(f: _Field, value: Any, where: str) -> None:
+    if f.kind == _MESSAGE:
         check_enums(value, where)
-    elif fd.type == FieldDescriptor.TYPE_ENUM and value not in fd.enum_type.values_by_number:
-        raise InvalidArgument(where, f"unknown {fd.enum_type.name} value {value}")
+    elif f.kind == _ENUM and f.enum_names is not None and value not in f.enum_names:
+        raise InvalidArgument(where, f"unknown {f.enum_type} value {value}")

@@ -172,11 +172,13 @@ _Response = TypeVar("_Response", pb.CreateBookingResponse, pb.UpdateBookingRespo
 
 
 def _booking_response(out: _Response, result: BookingResult) -> _Response:
-    """D17: a failure alone, or the booking alone."""
+    """D17: a failure alone, or the booking (with the user payment option it changed, if any)."""
     if result.failure is not None:
         codec.fill_failure(out.booking_failure, result.failure)
     elif result.booking is not None:
         codec.fill_booking(out.booking, result.booking)
+        if result.user_payment_option:  # D42, D43, D45: the pack or membership the call changed
+            codec.fill_from_mapping(out.user_payment_option, result.user_payment_option)
     return out
 
 

@@ -228,15 +228,21 @@ def _decode(msg: Message, obj: Any) -> dict[str, Any]:
         f = by_name.get(key)
         if f is None or value is None:
             continue  # D15: unknown fields are ignored; null means "not set"
-        if f.name in out:  # protobuf's own parser refuses this too
-            raise _Bad(f.name, "is set twice (under its snake_case and its lowerCamelCase name)")
+        name = f.name
+        if name in out:  # protobuf's own parser refuses this too
+            raise _Bad(name, "is set twice (under its snake_case and its lowerCamelCase name)")
+        kind = f.kind
         try:
             if f.repeated:
                 if type(value) is not list:
                     raise _Bad("", f"must be a list, got {_type_name(value)}")
-                out[f.name] = [_scalar(f, v) for v in value]
+                out[name] = [_scalar(f, v) for v in value]
+            elif kind == STRING and type(value) is str:  # the common cases without a call to _scalar
+                out[name] = value
+            elif kind == MESSAGE and type(value) is dict:
+                out[name] = _decode(f.message, value)  # type: ignore[arg-type]
             else:
-                out[f.name] = _scalar(f, value)
+                out[name] = _scalar(f, value)
         except _Bad as exc:
             rel = exc.rel
             if f.repeated and type(value) is list:

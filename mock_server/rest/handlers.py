@@ -25,6 +25,9 @@ unknown merchant/service                400     INVALID_ARGUMENT
 unknown booking id                      404     NOT_FOUND (400 by option)
 unknown lease id                        404     NOT_FOUND
 =====================================  ======  ====================
+
+Besides the ``/v3/`` methods: ``GET /openapi.json`` (the OpenAPI document) and ``GET /_bookcheck/ledger``
+(the simulated payment processor's ledger, D52), both behind the same credentials.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ from .body import BodyError, decoded, read_raw
 
 MAX_BODY = 1024 * 1024
 OPENAPI_PATH = "/openapi.json"
+#: the simulated payment processor's ledger (D52; lower case: paths are matched case-insensitively)
+LEDGER_PATH = "/_bookcheck/ledger"
 #: bodies larger than this are decoded, served and encoded in a worker thread (see ``handle``)
 OFFLOAD_BYTES = 64 * 1024
 
@@ -209,6 +214,8 @@ def _check_out(req: dict[str, Any], count: int, style: codec.Style) -> dict[str,
 _CAMEL = {f.name: f.camel for m in codec.MESSAGES.values() for f in m.fields}
 _CONFIRMATION_UNSPECIFIED = ConfirmationMode.CONFIRMATION_MODE_UNSPECIFIED
 _PAYMENT = _M("PaymentInformation")
+_VIRTUAL_SESSION = _M("VirtualSessionInfo")
+_UPO = _M("UserPaymentOption")
 
 
 def booking_json(b: BookingView, style: codec.Style) -> dict[str, Any]:
@@ -267,19 +274,27 @@ def booking_json(b: BookingView, style: codec.Style) -> dict[str, Any]:
     out["status"] = b.status.name
     if b.payment:
         out[n("payment_information")] = codec.encode(_PAYMENT, dict(b.payment), style)
+    if b.virtual_session:
+        out[n("virtual_session_info")] = codec.encode(_VIRTUAL_SESSION, dict(b.virtual_session), style)
     if b.offer_id:
         out[n("offer_info")] = {n("offer_id"): b.offer_id}
     return out
 
 
 def _booking_result_out(msg: str) -> Encoder:
+    """Create/UpdateBookingResponse: the failure alone (D17), or the booking and, when the booking bought,
+    used or got back a pack or membership, the ``user_payment_option`` it changed (D42, D43, D45)."""
     spec = _M(msg)
+    upo_name = {False: "user_payment_option", True: _CAMEL["user_payment_option"]}
 
     def enc(_req: Any, r: BookingResult, style: codec.Style) -> dict[str, Any]:
         if r.failure is not None:
             return codec.encode(spec, {"booking_failure": mapping.failure_out(r.failure)}, style)
         assert r.booking is not None
-        return {"booking": booking_json(r.booking, style)}
+        out = {"booking": booking_json(r.booking, style)}
+        if r.user_payment_option:
+            out[upo_name[style.camel]] = codec.encode(_UPO, dict(r.user_payment_option), style)
+        return out
 
     return enc
 
@@ -405,6 +420,8 @@ class RestAdapter:
         if route is None:
             if path == OPENAPI_PATH and self.options.openapi is not None:
                 return self._openapi(request)
+            if path == LEDGER_PATH:
+                return self._ledger(request)
             return self._unknown_method(request.path)
         if request.method != "POST":
             return error_response(
@@ -489,6 +506,21 @@ class RestAdapter:
             )
         assert self.options.openapi is not None
         return web.Response(body=self.options.openapi, headers=_JSON_HEADERS)
+
+    def _ledger(self, request: web.Request) -> web.Response:
+        """D52: the simulated processor's ledger, ``{"entries": [...]}``, all merchants or
+        ``?merchant_id=``. For testers and bookcheck's self-test only: it is not part of the API, so it is
+        not in the OpenAPI document, and it bypasses the app's interceptors (application-layer fault
+        profiles never change what it says)."""
+        if request.method not in ("GET", "HEAD"):
+            return error_response(
+                405,
+                "UNIMPLEMENTED",
+                f"{LEDGER_PATH} takes GET, not {request.method}",
+                {"Allow": "GET, HEAD"},
+            )
+        entries = self.app.ledger(request.query.get("merchant_id") or None)
+        return web.Response(body=orjson.dumps({"entries": entries}), headers=_JSON_HEADERS)
 
     async def _health(self) -> web.Response:
         try:

@@ -3,7 +3,9 @@
 One small function per message; the REST handlers chain ``decode -> to_* -> app.call -> *_out -> encode``.
 Missing required fields become ``None`` (the domain names them in its error); the echo rules live here:
 a booking echoes its inventory slot (merchant, service, start, duration, tag, resources, confirmation mode),
-the user information and payment information as received, and ``offer_info`` when an offer was named.
+the user information, the payment information the domain reports (as received when nothing is charged),
+``virtual_session_info`` for an online service and ``offer_info`` when an offer was applied. A failure
+carries its ``rejected_card_type`` and 3DS1 parameters when the domain gives them (§2.5, D37, D38).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mock_server.domain import (
     UpdateBookingCommand,
     UserInfo,
 )
+from mock_server.paytoken import decode_payment_token
 
 _EMPTY: dict[str, Any] = {}
 
@@ -70,6 +73,7 @@ def create_booking_command(req: dict[str, Any]) -> CreateBookingCommand:
         lease_id=(lease_ref or _EMPTY).get("lease_id") or None,
         payment=req.get("payment_information") or None,
         offer_id=req.get("offer_id", ""),
+        payment_processing=decode_payment_token(req.get("payment_processing_parameters")),
     )
 
 
@@ -152,13 +156,23 @@ def booking_out(b: BookingView) -> dict[str, Any]:
     }
     if b.payment:
         out["payment_information"] = b.payment
+    if b.virtual_session:
+        out["virtual_session_info"] = dict(b.virtual_session)
     if b.offer_id:
         out["offer_info"] = {"offer_id": b.offer_id}
     return out
 
 
 def failure_out(f: Failure) -> dict[str, Any]:
-    return {"cause": f.cause.name, "description": f.description}
+    """BookingFailure: the cause, the rejected card type (CARD_TYPE_REJECTED, D37), the description and the
+    3DS1 parameters (PAYMENT_REQUIRES_3DS1, D38); empty companions are left out (proto3 defaults)."""
+    out: dict[str, Any] = {"cause": f.cause.name}
+    if f.rejected_card_type:
+        out["rejected_card_type"] = f.rejected_card_type
+    out["description"] = f.description
+    if f.threeds1:
+        out["payment_failure"] = {"threeds1_parameters": dict(f.threeds1)}
+    return out
 
 
 def lease_out(lease: LeaseView) -> dict[str, Any]:

@@ -12,6 +12,10 @@ import pytest
 from harness.catalogue import load_rules
 from harness.results import ExitCode, RunResult, Status
 
+#: issue 15's scenarios need a money feed, offers and --allow-payments; without them they are skipped as not
+#: claimed (tests/harness/test_payments.py runs them)
+MONEY = ("payments/", "offers/", "virtual/")
+
 
 def _problems(result: RunResult) -> list[str]:
     return [
@@ -33,10 +37,11 @@ def test_full_suite_passes_over_rest(
     ran = [s for s in result.scenarios if s.status == Status.PASS]
     assert len(ran) >= 30
     skipped = {s.scenario_id: s.reason for s in result.scenarios if s.status == Status.SKIP}
-    assert skipped == {}, skipped
-    # every rule the catalogue says is observable is exercised by the default suite
+    assert {k for k in skipped if not k.startswith(MONEY)} == set(), skipped
+    # every rule the catalogue says is observable is exercised by the default suite (money rules: with a
+    # money feed, tests/harness/test_payments.py)
     exercised = {c.rule_id for c in result.checks()}
-    observable = {r.id for r in load_rules() if not r.excluded}
+    observable = {r.id for r in load_rules() if not r.excluded and not r.id.startswith(MONEY)}
     assert observable - exercised == set()
     # everything created was cleaned up: bookings cancelled, leases consumed, expired or released
     assert {c.kind for c in result.created} == {"booking", "lease"}
@@ -55,7 +60,11 @@ def test_full_suite_passes_over_grpc(grpc_url: str, run_against: Callable[..., R
     assert _problems(result) == []
     assert result.exit_code == ExitCode.OK
     assert result.transport == "grpc"
-    skipped = {s.scenario_id for s in result.scenarios if s.status == Status.SKIP}
+    skipped = {
+        s.scenario_id
+        for s in result.scenarios
+        if s.status == Status.SKIP and not s.scenario_id.startswith(MONEY)
+    }
     assert skipped == {"bad-request/malformed-and-wrong-types", "json/int64-encodings"}  # JSON-only
     assert all(c.reproduce is None or c.reproduce.startswith("grpcurl") for c in result.checks())
 
@@ -111,6 +120,6 @@ def test_a_cancellation_cutoff_is_never_held_against_the_server(
         result = run_against(server.rest_url, exclude=("lease/expired",))
     assert _problems(result) == []
     assert result.exit_code == ExitCode.OK
-    skipped = [s for s in result.scenarios if s.status == Status.SKIP]
+    skipped = [s for s in result.scenarios if s.status == Status.SKIP and not s.scenario_id.startswith(MONEY)]
     assert skipped and all("OUTSIDE_CANCELLATION_WINDOW" in (s.reason or "") for s in skipped)
     assert any(not c.cleaned_up and c.note for c in result.created)  # cleanup says what it could not cancel

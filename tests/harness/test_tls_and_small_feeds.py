@@ -95,7 +95,10 @@ def test_a_feed_too_small_is_inconclusive_and_says_why(
         result = run(make_config(server.rest_url, one[:1]))
     assert result.exit_code == ExitCode.INCONCLUSIVE and result.verdict == "INCONCLUSIVE"
     assert result.inconclusive and "could not run for want of usable slots" in result.inconclusive
-    needing_slots = [s for s in result.scenarios if s.scenario_id not in NO_SLOTS]
+    money = ("payments/", "offers/", "virtual/")  # skipped as not claimed without a money feed (issue 15)
+    needing_slots = [
+        s for s in result.scenarios if s.scenario_id not in NO_SLOTS and not s.scenario_id.startswith(money)
+    ]
     ran = [s for s in needing_slots if s.status == Status.PASS]
     assert len(ran) == 1, "one slot serves exactly one scenario"
     skipped = [s for s in needing_slots if s.status == Status.SKIP]
