@@ -1,5 +1,6 @@
 """``bookcheck demo``: the quick start. Our reference server on a free local port (REST, and gRPC), a
-generated feed, the full suite over each transport, the report, and the server stopped again.
+generated feed with money (prices, prepayment, deposits, packs, offers, an online service and the payment
+test tokens), the full suite over each transport, payments included, the report, and the server stopped.
 
 The demo is a ``run`` whose target, credentials, feed and profile the command chooses itself; its options
 go through :func:`harness.prepare.prepare` like every other run, and a bad flag is refused before the
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -20,11 +20,12 @@ from typing import Any
 
 from bookcheck.options import EXIT_CODES_HELP, add_run_options, run_options
 from bookcheck.outputs import execute, parse_reports
+from booking_protocol.commercefeed import PAYMENT_FIXTURES_FILE
 from booking_protocol.feed import load_availability_feed
 from harness.errors import ExitCode, UsageError
 from harness.prepare import RunOptions, check_scenario_patterns, prepare
 from harness.profile import TargetProfile
-from mock_server.datagen import generate_availability_feed
+from mock_server.datagen.writer import write_feeds
 from mock_server.server import RunningServer, ServerConfig, ServerStartError, serve_in_thread
 
 #: Our server implements everything, so the demo claims every capability and tests every flow.
@@ -36,6 +37,8 @@ DEMO_PROFILE = TargetProfile(
     list_bookings=True,
     party_size_change=True,
 )
+#: as many merchants as the default generated feed (two of each vertical: every payment kind is there)
+DEMO_MERCHANTS = 6
 #: Stands in for the server's URL while the flags are checked, before the server exists.
 _PLACEHOLDER_TARGET = "http://127.0.0.1"
 
@@ -60,9 +63,12 @@ def demo_command(args: argparse.Namespace) -> ExitCode:
     options = run_options(args, user=user, password=password)
     check_options(options)
     with tempfile.TemporaryDirectory(prefix="bookcheck-demo-") as tmp:
+        write_feeds(tmp, seed=args.seed, merchants=DEMO_MERCHANTS)
         feed_path = Path(tmp) / "availability.json"
-        feed_path.write_text(json.dumps(generate_availability_feed(seed=args.seed)), encoding="utf-8")
         feed = load_availability_feed(feed_path)
+        # the server takes payments with its simulated processor, so the payment scenarios run on its tokens
+        fixtures = str(Path(tmp) / PAYMENT_FIXTURES_FILE)
+        options = replace(options, feed=str(feed_path), allow_payments=True, payment_fixtures=fixtures)
         with reference_server(str(feed_path), user, password, grpc=not args.no_grpc) as server:
             targets = [server.rest_url] + [u for u in server.extra_urls if u.startswith("grpc")]
             print(f"bookcheck demo: reference server on {' and '.join(targets)}, feed of {len(feed)} slots")

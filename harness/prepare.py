@@ -123,7 +123,7 @@ def prepare(
     feed = list(feed_slots) if feed_slots is not None else load_feed(options.feed, quiet=options.quiet)
     if feed is not None:
         check_filters(feed, options.merchant, options.service)
-    catalogue = load_catalogue(options.feed) if options.feed and feed_slots is None else Catalogue()
+    catalogue = load_catalogue(options.feed) if options.feed else Catalogue()
     config = RunConfig(
         target=target,
         feed=feed,
