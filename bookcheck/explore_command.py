@@ -22,7 +22,7 @@ from bookcheck.options import (
 )
 from harness.errors import ExitCode
 from harness.explore.driver import Budget
-from harness.explore.session import FORMATS, parse_reports, run_explore
+from harness.explore.session import FORMATS, examples_the_feed_allows, parse_reports, run_explore
 from harness.prepare import prepare
 
 DESCRIPTION = (
@@ -33,6 +33,8 @@ DESCRIPTION = (
     "capabilities your profile claims are used. Exit codes: 0 nothing found, 1 a divergence, 2 usage error, "
     "3 target unreachable. See docs/explore.md."
 )
+#: --max-examples without --duration
+DEFAULT_EXAMPLES = 200
 
 
 def register(subparsers: Any) -> None:
@@ -50,9 +52,9 @@ def register(subparsers: Any) -> None:
     g.add_argument(
         "--max-examples",
         type=positive,
-        default=200,
         metavar="N",
-        help="histories to try (default 200); with --concurrency, rounds",
+        help=f"histories to try (default {DEFAULT_EXAMPLES}; with --duration alone, as many as the "
+        "feed's fresh slots allow); with --concurrency, rounds",
     )
     g.add_argument(
         "--max-steps",
@@ -117,8 +119,13 @@ def register(subparsers: Any) -> None:
 def explore_command(args: argparse.Namespace) -> ExitCode:
     reports = parse_reports(args.report)
     config = prepare(run_options(args, needs_scenarios=False))
+    max_examples = args.max_examples
+    if max_examples is None:  # --duration alone searches for that long, as far as the feed allows
+        max_examples = (
+            DEFAULT_EXAMPLES if args.duration is None else examples_the_feed_allows(config, args.concurrency)
+        )
     budget = Budget(
-        max_examples=args.max_examples,
+        max_examples=max_examples,
         max_steps=args.max_steps,
         duration_sec=args.duration,
         shrink_sec=args.shrink_time,

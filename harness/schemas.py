@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import orjson
 from jsonschema import Draft202012Validator
 
@@ -36,6 +37,18 @@ def schema_errors(message: str, body: Any, limit: int = 3) -> list[str]:
     return out
 
 
+@functools.cache
+def fast_validator(message: str) -> jsonschema_rs.Validator | None:
+    """The same schema compiled by jsonschema-rs (Rust; ~300x faster than ``jsonschema`` on our answers): the
+    fast path for the valid bodies that are nearly every answer. Its ``pattern`` is at least as strict as
+    Python's ``re.search`` (``$`` does not match before a final newline), so a body it accepts, ``jsonschema``
+    accepts too; anything it refuses is decided (and explained) by ``jsonschema``, as before."""
+    path = SCHEMA_DIR / f"{message}.schema.json"
+    if not path.exists():
+        return None
+    return jsonschema_rs.validator_for(json.loads(path.read_text(encoding="utf-8")))
+
+
 #: bodies whose validity is remembered (keyed by their canonical JSON): answers repeat a lot (the same
 #: availability, the same failures), and validation is the harness's costliest step per reply
 _SEEN_MAX = 4096
@@ -45,6 +58,9 @@ _seen: dict[tuple[str, bytes], bool] = {}
 def _is_valid(message: str, body: Any) -> bool:
     v = validator(message)
     if v is None:
+        return True
+    fast = fast_validator(message)
+    if fast is not None and fast.is_valid(body):
         return True
     try:
         key = (message, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))

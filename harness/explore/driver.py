@@ -49,6 +49,10 @@ SHRINK_EXECUTIONS = 300
 POLISH_SEC = 10.0
 #: Cleanups of finished histories running in the background at most.
 CLEANUPS_IN_FLIGHT = 16
+#: Against a real clock, waits for lease expiry take at most this share of the time searched so far (each
+#: takes seconds, in which nothing else is explored). A clock that can be moved on (``advance``) waits for
+#: free, and so does shrinking (it must replay the waits of what it shrinks).
+WAIT_SHARE = 0.05
 
 
 class RunSettings(Protocol):
@@ -132,6 +136,8 @@ class Found:
     example: ExampleRecord
     first_seen_sec: float
     executions: int = 1
+    #: the number of the history that first showed it (how much search the finding took)
+    first_example: int = 0
 
 
 @dataclass
@@ -205,6 +211,7 @@ class Explorer:
         self.t0 = time.monotonic()
         self.shrink_started: float | None = None
         self.executions_after_find = 0
+        self.waited_sec = 0.0
         self._cleanups: set[asyncio.Task[None]] = set()
 
     # -- one example ------------------------------------------------------------------------------------
@@ -254,6 +261,9 @@ class Explorer:
             i, op, o.describe(op), planned.operation, planned.body, skipped=planned.skip, refs=planned.refs
         )
         rec.steps.append(step)
+        if planned.skip is None and isinstance(op, o.Wait):
+            step.skipped = await self._wait(float(planned.body["seconds"]))
+            return True
         if planned.skip is not None:
             return True
         reply = await self.target.call(planned.operation, planned.body)
@@ -276,6 +286,20 @@ class Explorer:
                 count, first = self.outcome.warnings.get(verdict.rule_id, (0, verdict.message))
                 self.outcome.warnings[verdict.rule_id] = (count + 1, first)
         return True
+
+    async def _wait(self, seconds: float) -> str | None:
+        """Let ``seconds`` pass on the model's clock (and the target's): at once when the clock can be moved
+        on, else in real time within the allowance (free while shrinking). Returns why it was skipped."""
+        advance = getattr(self.clock, "advance", None)
+        if callable(advance):
+            advance(seconds)
+            return None
+        allowance = WAIT_SHARE * (time.monotonic() - self.t0)
+        if self.shrink_started is None and self.waited_sec + seconds > allowance:
+            return f"waits may take {WAIT_SHARE:.0%} of the search time, and that share is used up"
+        self.waited_sec += seconds
+        await asyncio.sleep(seconds)
+        return None
 
     # -- the Hypothesis loop ----------------------------------------------------------------------------
 
@@ -320,7 +344,7 @@ class Explorer:
             self.outcome.primary = rule
             self.shrink_started = time.monotonic()
         if found is None:
-            self.outcome.found[rule] = Found(rule, rec, time.monotonic() - self.t0)
+            self.outcome.found[rule] = Found(rule, rec, time.monotonic() - self.t0, first_example=rec.number)
         else:
             found.executions += 1
             if rec.size() < found.example.size():
@@ -346,8 +370,8 @@ class Explorer:
         remaining operation whose removal still breaks the same rule, replaying on fresh slots — so every
         operation of the reported history is needed (one-minimal). Bounded by the shrink budget, with at
         least :data:`POLISH_SEC` seconds."""
-        if self.shrink_started is None:
-            return
+        if self.shrink_started is None or self.budget.shrink_executions == 0:
+            return  # no shrinking asked for: the first failing history as it ran, up to its failing step
         deadline = max(self.shrink_started + self.budget.shrink_sec, time.monotonic() + POLISH_SEC)
         for rule, found in self.outcome.found.items():
             ops = [s.op for s in found.example.steps if s.skipped is None]
@@ -397,14 +421,21 @@ class Explorer:
 
 async def cleanup(target: Target, world: World, replies: list[Reply]) -> list[str]:
     """Cancel every booking the example's replies name and release every lease it did not book on (by
-    booking on it and cancelling at once, as ``bookcheck run`` does). Returns what could not be undone."""
+    booking on it and cancelling at once, as ``bookcheck run`` does). Returns what could not be undone.
+    A booking whose latest UpdateBooking answer already showed it CANCELED is not cancelled again."""
     bookings: list[str] = []
     leases: list[tuple[str, Any]] = []
     used: set[str] = set()
+    cancelled: set[str] = set()
     for r in replies:
         op = r.exchange.operation
         req = r.exchange.request.body if isinstance(r.exchange.request.body, dict) else {}
-        if op == "CreateBooking" and is_booking(r):
+        if op == "UpdateBooking" and is_booking(r):
+            if dig(r.data, "booking.status") == "CANCELED":
+                cancelled.add(booking_id(r))
+            else:
+                cancelled.discard(booking_id(r))
+        elif op == "CreateBooking" and is_booking(r):
             bookings.append(booking_id(r))
             used.add(str(dig(req, "lease_ref.lease_id", "")))
         elif op == "CreateLease" and failure_cause(r) is None and dig(r.data, "lease.lease_id"):
@@ -422,12 +453,11 @@ async def cleanup(target: Target, world: World, replies: list[Reply]) -> list[st
         r = await target.call("CreateBooking", body)
         if is_booking(r):
             bookings.append(booking_id(r))
-    results = await asyncio.gather(
-        *(target.call("UpdateBooking", cancel_body(b)) for b in dict.fromkeys(bookings))
-    )
-    for b, r in zip(dict.fromkeys(bookings), results, strict=True):
-        cancelled = is_booking(r) and dig(r.data, "booking.status") == "CANCELED"
-        if not cancelled and failure_cause(r) != "BOOKING_ALREADY_CANCELLED":
+    live = [b for b in dict.fromkeys(bookings) if b not in cancelled]
+    results = await asyncio.gather(*(target.call("UpdateBooking", cancel_body(b)) for b in live))
+    for b, r in zip(live, results, strict=True):
+        done = is_booking(r) and dig(r.data, "booking.status") == "CANCELED"
+        if not done and failure_cause(r) != "BOOKING_ALREADY_CANCELLED":
             problems.append(f"booking {b}: cleanup cancel answered HTTP {r.status}")
     return problems
 

@@ -65,11 +65,14 @@ class Judge:
         if isinstance(op, o.Book):
             return Planned(name, self.w.create_booking(op.slot, op.user, op.token))
         if isinstance(op, o.Lease):
-            return Planned(name, self.w.create_lease(op.slot, op.ref))
+            short = int(self.m.service.clock()) + o.SHORT_LEASE_SEC if op.short else None
+            return Planned(name, self.w.create_lease(op.slot, op.ref, short))
+        if isinstance(op, o.Wait):
+            return self._plan_wait(name)
         if isinstance(op, o.BookOnLease):
-            lease = self.m.leases.get(op.lease)
+            lease = self.m.lease(op.lease)
             if lease is None:
-                return Planned(name, None, f"no lease l{op.lease} yet")
+                return Planned(name, None, "no lease yet")
             role = self._lease_role(op, lease)
             return Planned(
                 name,
@@ -83,6 +86,9 @@ class Judge:
             if b is None:
                 return Planned(name, None, "no booking yet")
             refs: dict[str, int] = {"booking": b.step, "user": b.user}
+            if isinstance(op, o.Cancel) and op.whole:
+                role = self.m.role_of(self.m.view(b).slot)
+                return Planned(name, self._whole_body(b, role, "CANCELED"), refs={**refs, "role": role})
             if isinstance(op, o.Cancel):
                 return Planned(name, cancel_body(b.target_id), refs=refs)
             target = self.move_target(op, b)
@@ -90,6 +96,18 @@ class Judge:
                 return Planned(name, None, "no such slot for this booking in the example")
             return Planned(name, self._update_body(op, b, target), refs={**refs, "role": target})
         return plan_read(self, op)
+
+    def _plan_wait(self, name: str) -> Planned:
+        """How long to wait (model clock) until every short lease the target granted has expired."""
+        now = self.m.service.clock()
+        ends = [
+            le.expires_sec
+            for le in self.m.leases.values()
+            if now < le.expires_sec <= now + o.SHORT_LEASE_SEC + 1
+        ]
+        if not ends:
+            return Planned(name, None, "no short lease to outlast")
+        return Planned(name, {"seconds": round(max(ends) - now + 0.25, 2)})
 
     def _lease_role(self, op: o.BookOnLease, lease: Leased) -> int:
         if not op.mismatch:
@@ -111,21 +129,28 @@ class Judge:
 
     def _update_body(self, op: o.Reschedule | o.PartySize, b: Booked, role: int) -> dict[str, Any]:
         new = self.w.slots[role]
+        if op.whole:
+            return self._whole_body(b, role)
         if isinstance(op, o.PartySize):
             return {
                 "booking": {"booking_id": b.target_id, "slot": {"resources": {"party_size": new.party_size}}}
             }
-        if not op.whole:
-            slot = {"start_sec": str(new.start_sec), "duration_sec": str(new.duration_sec)}
-            return {"booking": {"booking_id": b.target_id, "slot": slot}}
+        slot = {"start_sec": str(new.start_sec), "duration_sec": str(new.duration_sec)}
+        return {"booking": {"booking_id": b.target_id, "slot": slot}}
+
+    def _whole_body(self, b: Booked, role: int, status: str | None = None) -> dict[str, Any]:
+        """D27: the whole booking sent back (slot of ``role``, user, status) with the changes applied;
+        ``status`` None keeps the booking's current status."""
         booking: dict[str, Any] = {
             "booking_id": b.target_id,
             "slot": self.w.slot_json(role),
             "user_information": self.w.user(b.user),
         }
-        status = self.m.view(b).status
-        if status in (BookingStatus.CONFIRMED, BookingStatus.PENDING_MERCHANT_CONFIRMATION):
-            booking["status"] = "CONFIRMED" if b.confirmed else status.name
+        current = self.m.view(b).status
+        if status is not None:
+            booking["status"] = status
+        elif current in (BookingStatus.CONFIRMED, BookingStatus.PENDING_MERCHANT_CONFIRMATION):
+            booking["status"] = "CONFIRMED" if b.confirmed else current.name
         return {"booking": booking}
 
     # -- judging ----------------------------------------------------------------------------------------
@@ -138,7 +163,8 @@ class Judge:
         if isinstance(op, o.Book):
             self._book(op.slot, op.user, op.token, None, reply, out)
         elif isinstance(op, o.BookOnLease):
-            lease = self.m.leases[op.lease]
+            lease = self.m.lease(op.lease)
+            assert lease is not None
             self._book(self._lease_role(op, lease), op.user, op.token, lease, reply, out)
         elif isinstance(op, o.Lease):
             judge_lease(self, op, reply, out)
@@ -201,11 +227,16 @@ class Judge:
         log.replayed, log.last = True, "replay"
         got = booking_id(reply) if is_booking(reply) else ""
         if same_body:
-            out.expect = Expect("same-booking", {"step": known.step}, f"the same booking {known.target_id}")
+            rule = self._replay_rule(known)
+            out.expect = Expect(
+                "same-booking",
+                {"step": known.step, "rule": rule, "update": known.updated_step},
+                f"the same booking {known.target_id}",
+            )
             ok = got == known.target_id
             out.verdicts.append(
                 v(
-                    self._replay_rule(known),
+                    rule,
                     ok,
                     "the same request (same idempotency token) gets the same booking",
                     f"booking_id {known.target_id!r}",

@@ -61,6 +61,7 @@ class Booked:
     step: int  # the step that created it (for reproducers)
     declined: bool = False
     confirmed: bool = False  # an async booking the target reported CONFIRMED
+    updated_step: int = -1  # the step of its latest accepted cancel or move (for D26 reproducers)
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Leased:
     target_id: str
     role: int
     step: int
+    #: the expiry the target answered (0: none), which the model's lease follows
+    expires_sec: int = 0
 
 
 @dataclass
@@ -105,6 +108,12 @@ class ModelState:
 
     def booking(self, index: int) -> Booked | None:
         return self.bookings[index % len(self.bookings)] if self.bookings else None
+
+    def lease(self, index: int) -> Leased | None:
+        """The (index mod n)-th lease granted in this history (like :meth:`booking`: any index resolves once
+        there is a lease, so shrinking the index keeps the operation meaningful)."""
+        granted = list(self.leases.values())
+        return granted[index % len(granted)] if granted else None
 
     def view(self, b: Booked) -> BookingView:
         return self.service.get_booking(b.model_id)

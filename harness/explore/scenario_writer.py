@@ -41,7 +41,13 @@ def replayed_steps(ex: ExampleRecord) -> list[StepRecord]:
 
 
 def scenario_document(ex: ExampleRecord, rule: str, *, seed: int) -> dict[str, Any]:
-    steps = replayed_steps(ex)
+    replayed = replayed_steps(ex)
+    steps = [s for s in replayed if not isinstance(s.op, o.Wait)]
+    waits = (
+        "; its waits for lease expiry cannot be written in a scenario file: the script replays them"
+        if len(steps) < len(replayed)
+        else ""
+    )
     ids = {s.index: f"s{n}" for n, s in enumerate(steps, 1)}
     used = _roles(steps)
     slots: dict[str, Any] = {}
@@ -60,7 +66,7 @@ def scenario_document(ex: ExampleRecord, rule: str, *, seed: int) -> dict[str, A
             {
                 "id": scenario_id(rule),
                 "title": f"explore: the shortest history found that breaks {rule} "
-                f"(seed {seed}, {len(steps)} steps)",
+                f"(seed {seed}, {len(steps)} steps{waits})",
                 "spec": [r.spec],
                 "requires": sorted(_requires(steps)),
                 "slots": slots,
@@ -140,7 +146,7 @@ def _request(s: StepRecord, ids: dict[int, str]) -> Any:
             "lease": {
                 "slot": _slot(op.slot),
                 "user_reference": f"${{token.l{op.ref}}}",
-                "lease_expiration_time_sec": "${now+300}",
+                "lease_expiration_time_sec": f"${{now+{o.SHORT_LEASE_SEC if op.short else 300}}}",
             }
         }
     if isinstance(op, o.Bal):
@@ -161,10 +167,11 @@ def _request(s: StepRecord, ids: dict[int, str]) -> Any:
     booking = dict(req["booking"])
     booking["booking_id"] = _booking_ref(ids.get(s.refs.get("booking", -1), "s1"))
     target = s.refs.get("role")
-    if isinstance(op, o.Reschedule) and target is not None:
-        booking["slot"] = _slot(target) if op.whole else f"${{new_time.{o.ROLE_NAMES[target]}}}"
-        if op.whole:
-            booking["user_information"] = f"${{user.u{s.refs.get('user', 0)}}}"
+    if isinstance(op, (o.Cancel, o.Reschedule, o.PartySize)) and op.whole and target is not None:
+        booking["slot"] = _slot(target)  # D27: the whole booking, on the replay's own slots
+        booking["user_information"] = f"${{user.u{s.refs.get('user', 0)}}}"
+    elif isinstance(op, o.Reschedule) and target is not None:
+        booking["slot"] = f"${{new_time.{o.ROLE_NAMES[target]}}}"
     elif isinstance(op, o.PartySize) and target is not None:
         booking["slot"] = {"resources": {"party_size": f"${{slot.{o.ROLE_NAMES[target]}.party_size}}"}}
     return {"booking": booking}
@@ -194,6 +201,9 @@ def _checks(e: Expect, ids: dict[int, str], failing: bool, broken: str) -> list[
         return [
             _with_rule("booking-created", {"slot": o.ROLE_NAMES[a["role"]], "user": f"u{a['user']}"}, rule)
         ]
+    if k == "same-booking" and a.get("rule", "").startswith("create-booking/replay-after-"):
+        # D26: the token's booking in its current or original state (a cancelled booking comes back CANCELED)
+        return [{"token-replayed": {"step": ref, "update": ids.get(a["update"], ref), "rule": rule}}]
     if k == "same-booking" or (k == "d24" and failing):
         return [_with_rule("same-booking-as", {"step": ref}, rule)]
     if k == "failure":

@@ -83,6 +83,9 @@ def script_text(ex: ExampleRecord, rule: str, *, name: str) -> str:
     lines = [_PRELUDE.format(title=title, name=name, rule=rule)]
     for n, s in enumerate(steps, 1):
         lines.append(f"# step {n}: {s.text}")
+        if isinstance(s.op, o.Wait):
+            lines += [f"sleep {s.request['seconds']}", ""]
+            continue
         lines.append(f"call {s.operation} {_body(s, ex, steps)}")
         lines.extend(_assert(s, n, steps, rule))
         if s.index == ex.failing_step:
@@ -158,7 +161,10 @@ def _templated(body: Any, s: StepRecord, mark: Any) -> None:
             body["lease_ref"]["lease_id"] = mark("", f"${_var('lease', s.refs['lease'])}")
     elif isinstance(op, o.Lease):
         body["lease"]["user_reference"] = mark("", f"bookcheck-explore-$NONCE-l{op.ref}")
-        body["lease"].pop("lease_expiration_time_sec", None)  # the server's longest hold, whatever its clock
+        if op.short:  # as explored: a lease that a later wait outlasts, on the script's clock
+            body["lease"]["lease_expiration_time_sec"] = mark("", f"$(( $(date +%s) + {o.SHORT_LEASE_SEC} ))")
+        else:  # the server's longest hold, whatever its clock
+            body["lease"].pop("lease_expiration_time_sec", None)
     elif isinstance(op, o.ListUser):
         body["user_id"] = mark("", f"bookcheck-explore-$NONCE-u{op.user}")
     elif isinstance(op, o.Status):

@@ -46,8 +46,7 @@ def groups_needed(budget: Budget, concurrency: int | None) -> int:
     return GROUPS_PER_EXAMPLE * budget.max_examples + SHRINK_GROUPS
 
 
-def check_feed(config: RunSettings, budget: Budget, concurrency: int | None) -> None:
-    """Refuse to start when the feed cannot give the budget fresh slots, saying how many it needs."""
+def _fresh_groups(config: RunSettings, concurrency: int | None) -> int:
     if not config.feed:
         raise UsageError(
             "--feed is required: explore books fresh slots of your availability feed for every "
@@ -63,7 +62,22 @@ def check_feed(config: RunSettings, budget: Budget, concurrency: int | None) -> 
         service=config.service,
         async_slots=not concurrency,
     )
-    have, need = pool.fresh_groups, groups_needed(budget, concurrency)
+    return pool.fresh_groups
+
+
+def examples_the_feed_allows(config: RunSettings, concurrency: int | None) -> int:
+    """The most histories (rounds) the feed's fresh slots can serve: the example budget of a run bounded
+    by ``--duration`` only (at least 1, so a feed too small is refused by :func:`check_feed` with the
+    numbers)."""
+    have = _fresh_groups(config, concurrency)
+    if concurrency:
+        return max(1, have // SLOTS_PER_ROUND)
+    return max(1, (have - SHRINK_GROUPS) // GROUPS_PER_EXAMPLE)
+
+
+def check_feed(config: RunSettings, budget: Budget, concurrency: int | None) -> None:
+    """Refuse to start when the feed cannot give the budget fresh slots, saying how many it needs."""
+    have, need = _fresh_groups(config, concurrency), groups_needed(budget, concurrency)
     if have < need:
         per, reserve = (SLOTS_PER_ROUND, 0) if concurrency else (GROUPS_PER_EXAMPLE, SHRINK_GROUPS)
         unit = "round" if concurrency else "history"

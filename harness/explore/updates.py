@@ -76,7 +76,9 @@ def judge_lease(j: JudgeState, op: o.Lease, reply: Reply, out: Judged) -> None:
             "; ".join(problems),
         )
     )
-    m.leases[op.ref] = Leased(result.lease.lease_id, got, op.slot, j.step)
+    m.leases[op.ref] = Leased(
+        result.lease.lease_id, got, op.slot, j.step, expires if isinstance(expires, int) else 0
+    )
     m.slot_log(op.slot).leased = True
 
 
@@ -118,7 +120,7 @@ def judge_cancel(j: JudgeState, op: o.Cancel, reply: Reply, out: Judged) -> None
         )
         out.verdicts.append(
             v(
-                "update-booking/cancel",
+                "update-booking/whole-booking-cancel" if op.whole else "update-booking/cancel",
                 ok,
                 "the cancel returns the booking with status CANCELED",
                 f"booking {b.target_id!r} with status CANCELED",
@@ -127,6 +129,7 @@ def judge_cancel(j: JudgeState, op: o.Cancel, reply: Reply, out: Judged) -> None
         )
         log = m.slot_log(role)
         log.released, log.last = True, "cancel"
+        b.updated_step = j.step
         return
     assert result.failure is not None
     if b.declined:
@@ -180,8 +183,12 @@ def judge_move(j: JudgeState, op: o.Reschedule | o.PartySize, body: Any, reply: 
         )
         return
     rule = "update-booking/party-size" if isinstance(op, o.PartySize) else "update-booking/reschedule"
-    if isinstance(op, o.Reschedule) and op.whole:
-        rule = "update-booking/whole-booking-reschedule"  # D27: the whole booking sent back with changes
+    if op.whole:  # D27: the whole booking sent back with changes
+        rule = (
+            "update-booking/whole-booking-party-size"
+            if isinstance(op, o.PartySize)
+            else "update-booking/whole-booking-reschedule"
+        )
     if role == old_role:
         rule = "update-booking/idempotent"  # the same reschedule again: no further effect
     if result.booking is not None and role == old_role and reply.status == 200 and failure_cause(reply):
@@ -192,6 +199,7 @@ def judge_move(j: JudgeState, op: o.Reschedule | o.PartySize, body: Any, reply: 
         if role == old_role:
             return
         log_old, log_new = m.slot_log(old_role), m.slot_log(role)
+        b.updated_step = j.step
         log_old.released = log_old.moved_out = True
         log_old.last = "move-out"
         log_new.moved_in = True

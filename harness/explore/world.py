@@ -11,8 +11,9 @@ they are unique per run and per example and never collide with an earlier run ag
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,14 @@ class SlotPool:
         self.used: set[GroupKey] = set()
         self._next = 0
         self._group = {id(s): group_key(s) for s in ok}
+        #: merchant -> service -> (position in the merchant's list, slot), for role B
+        self.by_service: dict[str, dict[str, list[tuple[int, FeedSlot]]]] = {}
+        for merchant, slots in self.by_merchant.items():
+            services = self.by_service.setdefault(merchant, {})
+            for i, s in enumerate(slots):
+                services.setdefault(s.service_id, []).append((i, s))
+        self._party: dict[int, FeedSlot | None] = {}
+        self._with_party: list[FeedSlot] | None = None
 
     @property
     def fresh_groups(self) -> int:
@@ -100,19 +109,27 @@ class SlotPool:
         raise PoolExhausted("the feed has no fresh slot left")
 
     def _take(self, roles: set[int]) -> dict[int, FeedSlot] | None:
-        while self._next < len(self.mains) and group_key(self.mains[self._next]) in self.used:
+        group, used = self._group, self.used
+        while self._next < len(self.mains) and group[id(self.mains[self._next])] in used:
             self._next += 1
-        for i in range(self._next, len(self.mains)):
-            a = self.mains[i]
-            if group_key(a) in self.used:
+        # only main slots with another party size can serve P: scan those alone (same order)
+        mains = itertools.islice(self.mains, self._next, None) if ROLE_P not in roles else self._party_mains()
+        for a in mains:
+            if group[id(a)] in used:
                 continue
             chosen = self._around(a, roles)
             if chosen is not None:
-                self.used.update(group_key(s) for s in chosen.values())
+                used.update(group[id(s)] for s in chosen.values())
                 return chosen
         return None
 
     def _around(self, a: FeedSlot, roles: set[int]) -> dict[int, FeedSlot] | None:
+        """The slots of ``roles`` around main slot ``a``, or None when one cannot be had. P is looked at
+        first: it does not depend on what was handed out, and most main slots (not dining) cannot serve it,
+        so they are turned down before any scan."""
+        p = self._party_of(a) if ROLE_P in roles else None
+        if ROLE_P in roles and p is None:
+            return None
         chosen = {ROLE_A: a}
         if ROLE_A2 in roles:
             other = self._first(
@@ -125,20 +142,55 @@ class SlotPool:
             if other is None:
                 return None
             chosen[ROLE_A2] = other
-        if ROLE_P in roles:
-            p = next(
-                (s for s in self.by_group.get(group_key(a), []) if s.party_size not in (0, a.party_size)),
-                None,
-            )
-            if p is None or a.party_size == 0:
-                return None
+        if p is not None:
             chosen[ROLE_P] = p
         if ROLE_B in roles:
-            b = self._first(self.by_merchant.get(a.merchant_id, []), lambda s: s.service_id != a.service_id)
+            b = self._other_service(a)
             if b is None:
                 return None
             chosen[ROLE_B] = b
         return chosen
+
+    def _other_service(self, a: FeedSlot) -> FeedSlot | None:
+        """The first slot of ``a``'s merchant (in the pool's order) of another service, not handed out: the
+        earliest head among the merchant's other services (each list drops its handed-out front)."""
+        best: tuple[int, FeedSlot] | None = None
+        for service, slots in self.by_service.get(a.merchant_id, {}).items():
+            if service == a.service_id:
+                continue
+            while slots and self._group[id(slots[0][1])] in self.used:
+                slots.pop(0)
+            head = next(((i, s) for i, s in slots if self._group[id(s)] not in self.used), None)
+            if head is not None and (best is None or head[0] < best[0]):
+                best = head
+        return best[1] if best is not None else None
+
+    def _party_mains(self) -> Iterator[FeedSlot]:
+        """The main slots that can serve P, in pool order (computed once; handed-out ones at the front
+        dropped)."""
+        if self._with_party is None:
+            self._with_party = [a for a in self.mains if self._party_of(a) is not None][::-1]
+        while self._with_party and self._group[id(self._with_party[-1])] in self.used:
+            self._with_party.pop()
+        return reversed(self._with_party)
+
+    def _party_of(self, a: FeedSlot) -> FeedSlot | None:
+        """Another party size of ``a``'s slot group (dining), remembered per main slot."""
+        key = id(a)
+        if key not in self._party:
+            self._party[key] = (
+                None
+                if a.party_size == 0
+                else next(
+                    (
+                        s
+                        for s in self.by_group.get(self._group[key], [])
+                        if s.party_size not in (0, a.party_size)
+                    ),
+                    None,
+                )
+            )
+        return self._party[key]
 
     def _first(self, slots: list[FeedSlot], cond: Any) -> FeedSlot | None:
         """The first slot of ``slots`` not handed out that meets ``cond``; handed-out slots at the front of
@@ -216,12 +268,12 @@ class World:
             body["lease_ref"] = {"lease_id": lease_id}
         return body
 
-    def create_lease(self, role: int, ref: int) -> dict[str, Any]:
+    def create_lease(self, role: int, ref: int, expires_sec: int | None = None) -> dict[str, Any]:
         return {
             "lease": {
                 "slot": self.slot_json(role),
                 "user_reference": self.lease_ref(ref),
-                "lease_expiration_time_sec": str(self.lease_expiry),
+                "lease_expiration_time_sec": str(expires_sec or self.lease_expiry),
             }
         }
 

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import orjson
 from aiohttp import web
+from aiohttp.http import HttpVersion11
 
 from mock_server.app import AppError, BookingApp, ErrorCode
 from mock_server.auth import BasicCredentials
@@ -367,6 +368,15 @@ ROUTES: dict[str, _Route] = {
 }
 
 
+async def _continue_or_ignore(request: web.Request) -> None:
+    """``Expect: 100-continue`` gets its interim answer; any other expectation is ignored, as RFC 9110
+    §10.1.1 allows, so every answer is one of the documented ones with the JSON error body (D16) rather
+    than aiohttp's text ``417 Expectation Failed``."""
+    if request.version == HttpVersion11 and request.headers.get("Expect", "").lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
+
+
 class RestAdapter:
     """Holds the options and serves every request through :meth:`handle`."""
 
@@ -381,7 +391,7 @@ class RestAdapter:
 
     def web_app(self) -> web.Application:
         application = web.Application(client_max_size=self.options.max_body)
-        application.router.add_route("*", "/{tail:.*}", self.handle)
+        application.router.add_route("*", "/{tail:.*}", self.handle, expect_handler=_continue_or_ignore)
         application.on_cleanup.append(self._stop_workers)
         return application
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from timebase import FEED_START, pinned_clock
+from timebase import FEED_START, PINNED_NOW
 
 from booking_protocol.feed import FeedSlot, iter_feed_document
 from harness.config import RunConfig
@@ -19,10 +20,26 @@ from harness.explore.driver import Budget, ExploreOutcome, Explorer
 from harness.profile import TargetProfile
 from harness.targets import Credentials, TargetOptions, make_target
 from mock_server.datagen import generate_availability_feed
-from mock_server.domain import Inventory
+from mock_server.domain import Inventory, ShiftedClock
 from mock_server.server import ServerConfig, start_server
 
 USER, PASSWORD = "explore", "s3cret-explore"
+
+
+class MovableClock(ShiftedClock):
+    """The pinned clock of the suite, which explore's waits for lease expiry move on at once (``advance``):
+    the server and the explorer of a test share it, so both see the lease expire without real waiting."""
+
+    def advance(self, seconds: float) -> None:
+        self.epoch += seconds
+
+
+@functools.cache
+def explore_clock() -> MovableClock:
+    """The one clock of the explore tests in this process (server and explorer alike)."""
+    return MovableClock(PINNED_NOW)
+
+
 FULL_PROFILE = TargetProfile(availability="both", leases=True, party_size_change=True)
 
 
@@ -49,7 +66,7 @@ class Served:
 @contextlib.contextmanager
 def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> Iterator[Served]:
     """The reference server (``faults`` and ``options`` as ``bookcheck serve`` flags) in its own thread."""
-    options.setdefault("clock", pinned_clock())
+    options.setdefault("clock", explore_clock())
     config = ServerConfig(
         port=0, user=USER, password=PASSWORD, faults=tuple(faults), grpc_port=0 if grpc else None, **options
     )
@@ -94,7 +111,7 @@ def run_config(url: str, profile: TargetProfile = FULL_PROFILE, *, seed: int = 1
         feed=list(feed_slots()),
         profile=profile,
         seed=seed,
-        clock=pinned_clock(),
+        clock=explore_clock(),
         **kw,
     )
 

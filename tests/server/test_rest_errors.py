@@ -192,3 +192,11 @@ def test_body_of_exactly_one_mib_is_read(client: Client) -> None:
     assert len(raw) == 1024 * 1024
     r = client.request("/v3/CreateBooking", raw=raw)
     assert _is_d16(r, 400, "INVALID_ARGUMENT") and "slot.service_id" in r.body["error"]["message"]
+
+
+@pytest.mark.parametrize("expect", ["100-continue", "I[BlDM%<FQvt5+]C{", "something-else"])
+def test_an_expect_header_never_changes_the_answer(client: Client, expect: str) -> None:
+    """Found by Schemathesis: aiohttp answered an unknown expectation with a text 417 no document lists.
+    100-continue gets its interim answer; anything else is ignored (RFC 9110 allows both)."""
+    reply = client.request("/v3/ListBookings", {}, headers={"Expect": expect})
+    assert reply.status == 400 and reply.body["error"]["status"] == "INVALID_ARGUMENT", reply
