@@ -9,9 +9,20 @@ is recorded by the run like any other and cancelled in the cleanup.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from booking_protocol.commerce import MULTI_USE, Catalogue, Money, Quote, minor_unit_micros
+from booking_protocol.commerce import (
+    MULTI_USE,
+    UNLIMITED_USE,
+    Catalogue,
+    Money,
+    PaymentOptionTerms,
+    Quote,
+    ServiceTerms,
+    minor_unit_micros,
+)
+from booking_protocol.commercefeed import OwnedPaymentOption
 from booking_protocol.feed import FeedSlot
 from harness.checks import booking_id, failure_cause, is_booking
 from harness.normalize import dig
@@ -127,6 +138,36 @@ async def _payment_state(run: Any, tag: str, of: str) -> None:
         run.expect(f"list-{tag}", "list-payment-status", step=of)
 
 
+#: how far the harness and the target's clocks may disagree (plus the cancel call's own time): a cancel this
+#: close to a refund threshold of the feed is not judged on whether a refund was due
+CLOCK_MARGIN_SEC = 600
+
+
+def feed_refund_percent(terms: ServiceTerms, notice_sec: int) -> int:
+    """D40 as the services feed states it: the best refund condition a cancel ``notice_sec`` before the
+    start meets, else a full refund until ``min_advance_online_canceling`` (when given), else in full."""
+    if terms.refund_conditions:
+        met = [
+            c.refund_percent for c in terms.refund_conditions if notice_sec >= c.min_duration_before_start_sec
+        ]
+        return max(met, default=0)
+    if terms.min_advance_online_canceling is not None:
+        return 100 if notice_sec >= terms.min_advance_online_canceling else 0
+    return 100
+
+
+def refund_due(terms: ServiceTerms | None, start_sec: int, now: float) -> bool | None:
+    """Does the feed grant a refund (any percent) to a cancel at ``now`` of a booking starting at
+    ``start_sec``? None when the harness cannot tell: no terms, a slot already started, or a cancel within
+    :data:`CLOCK_MARGIN_SEC` of a threshold (the target's clock may put it on the other side)."""
+    notice = int(start_sec - now)
+    if terms is None or notice <= CLOCK_MARGIN_SEC:
+        return None
+    early = feed_refund_percent(terms, notice + CLOCK_MARGIN_SEC) > 0
+    late = feed_refund_percent(terms, notice - CLOCK_MARGIN_SEC) > 0
+    return early if early == late else None
+
+
 @python_scenario("payments-prepaid", needs=(*PAYMENT, "kind:prepaid"), pay=PREPAID)
 async def prepaid_lifecycle(run: Any) -> None:
     """Prepaid booking → replay under its token → status and list → cancel (refund) → status and list."""
@@ -136,9 +177,33 @@ async def prepaid_lifecycle(run: Any) -> None:
     await run.call("replay", "CreateBooking", body)
     run.expect("replay", "paid-replay", step="book")
     await _payment_state(run, "paid", "book")
+    s = run.slot("a")
+    due = refund_due(run.config.catalogue.service(s.merchant_id, s.service_id), s.start_sec, run.now())
     await _cancel(run, "cancel", "book")
-    run.expect("cancel", "refund-on-cancel")
+    run.expect("cancel", "refund-on-cancel", refund_due=due)
     await _payment_state(run, "cancelled", "cancel")
+
+
+@python_scenario(
+    "payments-reschedule", needs=(*PAYMENT, "kind:prepaid"), pay={"a": "prepaid", "b": "prepaid"}
+)
+async def reschedule(run: Any) -> None:
+    """A prepaid booking moved to another start of its service keeps its payment (D54): the same status
+    and transaction id, whatever the price rule of the move (a refusal is accepted)."""
+    body = await _paid(run, "a", "book", "approved")
+    await _book(run, "book", body, "a", "payer")
+    a, b = run.slot("a"), run.slot("b")
+    catalogue: Catalogue = run.config.catalogue
+    same = catalogue.quote(a.merchant_id, a.service_id, a.party_size) == catalogue.quote(
+        b.merchant_id, b.service_id, b.party_size
+    )
+    new_time = {"start_sec": str(b.start_sec), "duration_sec": str(b.duration_sec)}
+    await run.call(
+        "move",
+        "UpdateBooking",
+        {"booking": {"booking_id": booking_id(run.step_reply("book")), "slot": new_time}},
+    )
+    run.expect("move", "paid-reschedule", step="book", same_price=same)
 
 
 @python_scenario("payments-deposit", needs=(*PAYMENT, "kind:deposit"), pay={"a": "deposit"})
@@ -149,6 +214,16 @@ async def deposit(run: Any) -> None:
     await _book(run, "book", body, "a", "payer")
     run.expect("book", "paid-booking", prepaid=False)
     await _payment_state(run, "held", "book")
+
+
+async def _spots(run: Any, step: str, slot: str, before: str = "", after: tuple[str, ...] = ()) -> None:
+    """CheckAvailability of ``slot`` when the target claims it (its count shows one spot kept by a failed
+    payment, D53); with ``before``, judged against that step's count after the failed steps ``after``."""
+    if run.config.profile.availability not in ("check", "both"):
+        return
+    await run.call(step, "CheckAvailability", {"slot": slot_json(run.slot(slot))})
+    if before:
+        run.expect(step, "spots-unchanged", before=before, after=list(after))
 
 
 #: failing outcomes of the declined scenario: (outcome, step, check)
@@ -162,12 +237,14 @@ DECLINES = (
 @python_scenario("payments-declined", needs=(*PAYMENT, "kind:prepaid", "token:declined"), pay=PREPAID)
 async def declined(run: Any) -> None:
     """Each failing fixture is refused (D37); then the same slot is still bookable (D53)."""
-    tried = []
+    tried: list[str] = []
+    await _spots(run, "spots-before", "a")
     for outcome, step, name in DECLINES:
         if run.config.payments.has(outcome):
             await run.call(step, "CreateBooking", await _paid(run, "a", step, outcome))
             run.expect(step, name)
             tried.append(step)
+    await _spots(run, "spots-after", "a", "spots-before", tuple(tried))
     await run.call("book-after", "CreateBooking", await _paid(run, "a", "book-after", "approved"))
     run.expect("book-after", "still-bookable", after=tried)
 
@@ -180,8 +257,10 @@ async def declined(run: Any) -> None:
 async def card_type(run: Any) -> None:
     """A card of a network the merchant does not accept: CARD_TYPE_REJECTED naming it (D37); no spot taken."""
     card = run.config.payments.rejected_card_type
+    await _spots(run, "spots-before", "a")
     await run.call("rejected", "CreateBooking", await _paid(run, "a", "rejected", "rejected_network"))
     run.expect("rejected", "card-type-rejected", card_type=card)
+    await _spots(run, "spots-after", "a", "spots-before", ("rejected",))
     await run.call("book-after", "CreateBooking", await _paid(run, "a", "book-after", "approved"))
     run.expect("book-after", "still-bookable", after=["rejected"])
 
@@ -226,10 +305,12 @@ async def price_mismatch(run: Any) -> None:
     wrong = Quote(more, quote.tax, quote.fees)
     body = await _paid(run, "a", "mismatch", "approved")
     body["payment_information"] = _prepaid_payment(run.config.catalogue, s, wrong)
+    await _spots(run, "spots-before", "a")
     await run.call("mismatch", "CreateBooking", body)
     run.expect("mismatch", "price-mismatch")
     if is_booking(run.step_reply("mismatch")):
         return
+    await _spots(run, "spots-after", "a", "spots-before", ("mismatch",))
     await run.call("book-after", "CreateBooking", await _paid(run, "a", "book-after", "approved"))
     run.expect("book-after", "still-bookable", after=["mismatch"])
 
@@ -284,6 +365,76 @@ async def pack(run: Any) -> None:
     run.expect("use", "upo-used", step="buy")
     await _cancel(run, "cancel-use", "use")
     run.expect("cancel-use", "upo-credited", step="use")
+
+
+#: the BookingFailure causes of an option that cannot pay (D44)
+UNUSABLE = ("PAYMENT_OPTION_NOT_VALID", "USER_CANNOT_USE_PAYMENT_OPTION")
+
+
+def _owned(run: Any, s: FeedSlot) -> tuple[OwnedPaymentOption, PaymentOptionTerms]:
+    """The first pack the fixtures say a test user owns that pays for ``s`` (an entry without merchant_id
+    counts for every merchant selling its option, ``{merchant_id}`` in its id replaced); none: not claimed."""
+    catalogue: Catalogue = run.config.catalogue
+    terms = catalogue.service(s.merchant_id, s.service_id)
+    listed = set(terms.payment_option_ids) if terms else set()
+    fixtures = run.config.payments.fixtures
+    for o in fixtures.user_payment_options if fixtures is not None else ():
+        option = catalogue.payment_option(s.merchant_id, o.payment_option_id)
+        if o.merchant_id in ("", s.merchant_id) and option is not None and o.payment_option_id in listed:
+            upo_id = o.user_payment_option_id.replace("{merchant_id}", s.merchant_id)
+            return replace(o, user_payment_option_id=upo_id, merchant_id=s.merchant_id), option
+    raise ScenarioStopped(
+        f"owned packs not claimed: the payment fixtures list no user_payment_options entry for a pack of "
+        f"{s.merchant_id} that pays for {s.service_id} (D42/D44)",
+        skip=True,
+    )
+
+
+def _with_owned(run: Any, slot: str, step: str, user: dict[str, Any], upo_id: str) -> dict[str, Any]:
+    return {
+        "slot": slot_json(run.slot(slot)),
+        "user_information": user,
+        "idempotency_token": run.token(step),
+        "payment_information": {"payment_processed_by": PARTNER, "user_payment_option_id": upo_id},
+    }
+
+
+@python_scenario(
+    "payments-owned-pack",
+    needs=(*PAYMENT, "kind:pack"),
+    pay={"a": "pack", "b": "pack"},
+    differ={"b": "start-day"},
+)
+async def owned_pack(run: Any) -> None:
+    """A pack the user already owns pays for a booking (D42); it cannot pay for another user's booking,
+    nor once it shows no use left (D44); the cancel gives the use back, so the refusals took none (D53)."""
+    if run.config.payments.missing:
+        raise ScenarioStopped(run.config.payments.missing, skip=True)
+    owned, option = _owned(run, run.slot("a"))
+    upo_id, owner = owned.user_payment_option_id, dict(run.user("owner"), user_id=owned.user_id)
+    reply = await run.call("use", "CreateBooking", _with_owned(run, "a", "use", owner, upo_id))
+    if failure_cause(reply) in UNUSABLE:
+        raise ScenarioStopped(
+            f"the target refused the owned pack {upo_id!r} of user {owned.user_id!r} "
+            f"({failure_cause(reply)}): is the fixture still valid at the target, with a use left?",
+            skip=True,
+        )
+    run.expect("use", "booking-created", slot="a")
+    if not is_booking(reply):
+        raise ScenarioStopped("stopped: the booking paid with the owned pack failed")
+    run.expect("use", "upo-owned-used", payment_option_id=owned.payment_option_id, type=option.type,
+               sessions=option.session_count)  # fmt: skip
+    stranger = run.user("stranger")
+    await run.call("foreign", "CreateBooking", _with_owned(run, "b", "foreign", stranger, upo_id))
+    run.expect("foreign", "unusable-option", why="another user's")
+    upo = reply.data.get("user_payment_option")
+    used_up = isinstance(upo, dict) and bool(upo) and not upo.get("current_count")  # proto3: 0 is absent
+    if option.type != UNLIMITED_USE and used_up:
+        await run.call("used-up", "CreateBooking", _with_owned(run, "b", "used-up", owner, upo_id))
+        run.expect("used-up", "unusable-option", why="no uses left")
+    await _cancel(run, "cancel-use", "use")
+    if option.type != UNLIMITED_USE:
+        run.expect("cancel-use", "upo-credited", step="use")
 
 
 #: an offer id no partner has (O4)

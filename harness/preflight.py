@@ -20,6 +20,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from booking_protocol.commerce import Catalogue
 from booking_protocol.errors import TargetUnreachable, UsageError
 from booking_protocol.feed import FeedSlot
 from harness.target_base import Reply, Target, transport_hint
@@ -60,8 +61,10 @@ async def preflight(
     availability: str = "bal",
     seed: int = 0,
     book: BookingProbe | None = None,
+    catalogue: Catalogue | None = None,
 ) -> PreflightResult:
-    """Raise :class:`TargetUnreachable` or :class:`SetupError` when the target cannot be judged."""
+    """Raise :class:`TargetUnreachable` or :class:`SetupError` when the target cannot be judged. The probe
+    booking (``book``) is only ever made on a slot whose service takes no payment in ``catalogue``."""
     health = await target.call("HealthCheck")
     if health.status is None:
         _unreachable(target, health)
@@ -72,7 +75,7 @@ async def preflight(
     _judge_base_path(target, health, probe)
     _judge_booking_server(target, health, probe)
     if feed:
-        return await _judge_feed(target, feed, availability, seed, book)
+        return await _judge_feed(target, feed, availability, seed, book, catalogue or Catalogue())
     return PreflightResult()
 
 
@@ -133,7 +136,12 @@ def _judge_booking_server(target: Target, health: Reply, probe: Reply) -> None:
 
 
 async def _judge_feed(
-    target: Target, feed: Sequence[FeedSlot], availability: str, seed: int, book: BookingProbe | None
+    target: Target,
+    feed: Sequence[FeedSlot],
+    availability: str,
+    seed: int,
+    book: BookingProbe | None,
+    catalogue: Catalogue,
 ) -> PreflightResult:
     """At least one open feed slot must be available on the target; otherwise the feed describes another
     merchant (or a sandbox that is booked out), and every slot scenario would fail for want of data. Before
@@ -147,7 +155,8 @@ async def _judge_feed(
         mine = [s for s in sample if s.merchant_id == merchant]
         if await _any_available(target, merchant, mine, availability):
             return PreflightResult()
-    if book is not None and await book(sample[0]):
+    probe = _free_slot(catalogue, [*sample, *open_slots])
+    if book is not None and probe is not None and await book(probe):
         return PreflightResult(
             availability_trusted=False,
             warnings=(
@@ -162,6 +171,16 @@ async def _judge_feed(
         "is the feed this target's own (same merchant and service ids)? Use --merchant to pick one it knows; "
         "if the sandbox is simply booked out, free some slots or give a newer feed",
     )
+
+
+def _free_slot(catalogue: Catalogue, slots: Sequence[FeedSlot]) -> FeedSlot | None:
+    """The first of ``slots`` whose service takes no payment (a probe must never charge or hold a card,
+    and carries no token; D48): None when every one does."""
+    for s in slots:
+        terms = catalogue.service(s.merchant_id, s.service_id)
+        if terms is None or not terms.takes_payment:
+            return s
+    return None
 
 
 async def _any_available(target: Target, merchant: str, slots: list[FeedSlot], availability: str) -> bool:

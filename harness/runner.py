@@ -160,6 +160,7 @@ class _Session:
                 availability=config.profile.availability,
                 seed=config.seed,
                 book=self._probe_booking,
+                catalogue=config.catalogue,
             )
             if checked.availability_trusted:
                 allocation, inventory, warnings = await allocate_live(to_allocate, config, target, first)

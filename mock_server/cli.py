@@ -176,6 +176,15 @@ def register(subparsers: Any) -> None:
         "booking then stays PREPAYMENT_PROVIDED); a refund shows as PREPAYMENT_REFUNDED (default feed; D40)",
     )
     pay.add_argument(
+        "--payment-fixtures",
+        metavar="FILE",
+        help="give test users the packs and memberships FILE lists under user_payment_options, as if "
+        "bought before the server started (the payment fixtures format of 'bookcheck run'; an entry may add "
+        "current_count, valid_start_sec, valid_end_sec; one without merchant_id is given at every merchant "
+        "selling its payment_option_id, {merchant_id} in its id replaced). 'bookcheck generate' writes "
+        "payment-fixtures.yaml with an owned pack and a used-up one (D42/D44)",
+    )
+    pay.add_argument(
         "--payment-latency-ms",
         type=_non_negative_int,
         default=0,
@@ -379,6 +388,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         faults=tuple(args.faults),
         refund_policy=args.refund_policy,
         payment_latency_ms=args.payment_latency_ms,
+        payment_fixtures=args.payment_fixtures,
         max_body_bytes=args.max_body_bytes,
         idle_timeout_sec=args.idle_timeout_sec,
         header_timeout_sec=args.header_timeout_sec,

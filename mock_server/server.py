@@ -32,17 +32,24 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import orjson
+import yaml
 from aiohttp import web
 
 from booking_protocol.commerce import Catalogue
-from booking_protocol.commercefeed import MERCHANTS_FILE, OFFERS_FILE, SERVICES_FILE
+from booking_protocol.commercefeed import (
+    MERCHANTS_FILE,
+    OFFERS_FILE,
+    SERVICES_FILE,
+    OwnedPaymentOption,
+    load_payment_fixtures,
+)
 from booking_protocol.commercefeed import load_catalogue as read_catalogue
 from booking_protocol.errors import UsageError
 from booking_protocol.feed import FeedError, FeedSlot, iter_feed_document, parse_record, resolve_feed_path
 from booking_protocol.jsonstream import StreamError, iter_events
 from booking_protocol.openapi import openapi_bytes
 from mock_server.app import AppOptions, BookingApp, TransportLimits
-from mock_server.domain import BookingService, DomainConfig, DuplicateSlot, Inventory
+from mock_server.domain import BookingService, DomainConfig, DuplicateSlot, InvalidArgument, Inventory
 from mock_server.rest import RestAdapter, RestOptions
 from mock_server.rest.connections import LimitedRunner
 
@@ -87,6 +94,8 @@ class ServerConfig:
     refund_policy: Literal["feed", "full", "none"] = "feed"
     #: D47: simulated processor delay of a CreateBooking with a payment token or payment option (ms)
     payment_latency_ms: int = 0
+    #: D42/D44: a payment fixtures file whose ``user_payment_options`` test users own from the start
+    payment_fixtures: str | None = None
     #: where to write the generated inventory as an availability feed (only without ``feed``)
     write_feed: str | None = None
     # limits of both transports (issue 16; TransportLimits, docs/server.md "Limits")
@@ -271,12 +280,81 @@ def load_catalogue(config: ServerConfig) -> Catalogue | None:
 
 
 def build_app(config: ServerConfig, inventory: Inventory | None = None) -> BookingApp:
+    catalogue = load_catalogue(config)
     service = BookingService(
         inventory if inventory is not None else load_inventory(config),
-        config=config.domain_config(load_catalogue(config)),
+        config=config.domain_config(catalogue),
         clock=config.clock,
     )
+    if config.payment_fixtures:
+        seed_owned_options(service, config.payment_fixtures, catalogue)
     return BookingApp(service, config.app_options())
+
+
+#: keys of a fixtures file's ``user_payment_options`` entry that only the reference server reads: the
+#: state it seeds the option in (the harness learns counts from the answers, never from the file)
+OWNED_STATE_KEYS = ("current_count", "valid_start_sec", "valid_end_sec")
+#: in an entry without merchant_id, replaced by each merchant that sells the option
+MERCHANT_PLACEHOLDER = "{merchant_id}"
+
+
+def seed_owned_options(service: BookingService, path: str, catalogue: Catalogue | None) -> int:
+    """D42/D44: give test users the packs and memberships ``user_payment_options`` of the fixtures file
+    lists (``--payment-fixtures``), as if bought before the server started; returns how many. An entry
+    without merchant_id stands for every merchant that sells its payment_option_id (``{merchant_id}`` in its
+    id is replaced by the merchant's id, as the harness does). Raises :class:`ServerStartError`."""
+    where = f"--payment-fixtures {path}"
+    if catalogue is None:
+        raise ServerStartError(f"{where}: owned payment options need a merchants file beside --feed")
+    try:
+        owned = load_payment_fixtures(path).user_payment_options
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (FeedError, OSError, yaml.YAMLError) as exc:
+        raise ServerStartError(f"{where}: {exc}") from None
+    entries = raw.get("user_payment_options") or [] if isinstance(raw, dict) else []
+    seeded = 0
+    for i, option in enumerate(owned):
+        at = f"{where}: user_payment_options[{i}]"
+        state = _owned_state(entries[i] if i < len(entries) else {}, at)
+        for merchant_id in _owned_merchants(option, catalogue, at):
+            upo_id = option.user_payment_option_id.replace(MERCHANT_PLACEHOLDER, merchant_id)
+            try:
+                service.seed_user_payment_option(
+                    option.user_id,
+                    merchant_id,
+                    option.payment_option_id,
+                    user_payment_option_id=upo_id,
+                    **state,
+                )
+            except InvalidArgument as exc:
+                raise ServerStartError(f"{at}: {exc}") from None
+            seeded += 1
+    return seeded
+
+
+def _owned_merchants(option: OwnedPaymentOption, catalogue: Catalogue, at: str) -> list[str]:
+    if not option.payment_option_id:
+        raise ServerStartError(
+            f"{at}: the reference server needs payment_option_id to give the user the option"
+        )
+    if option.merchant_id:
+        return [option.merchant_id]
+    return [
+        m.merchant_id
+        for m in catalogue.merchants()
+        if any(p.payment_option_id == option.payment_option_id for p in m.payment_options)
+    ]
+
+
+def _owned_state(entry: Any, at: str) -> dict[str, int | None]:
+    """The optional :data:`OWNED_STATE_KEYS` of one entry, each a non-negative integer."""
+    state: dict[str, int | None] = {}
+    for key in OWNED_STATE_KEYS:
+        value = entry.get(key) if isinstance(entry, dict) else None
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ServerStartError(f"{at}.{key}: must be a non-negative integer, got {value!r}")
+        state[key] = value
+    return state
 
 
 def _ssl_context(config: ServerConfig) -> ssl.SSLContext | None:

@@ -1,7 +1,7 @@
 """Checks: small registered functions that judge replies against rules of the catalogue.
 
 Shaped like ``scenarios/``: one module per flow family beside its scenario file (``availability``,
-``create_booking``, ``health_auth``, ``lease``, ``offers``, ``payments``, ``status_list``,
+``create_booking``, ``health_auth``, ``lease``, ``offers``, ``payments`` with ``packs``, ``status_list``,
 ``update_booking``, ``virtual``), ``generic`` for the checks whose rule the scenario names, and
 :mod:`harness.checks.core` for what they share (:class:`Verdict`, :class:`CheckContext`, the registry and
 :func:`check`, the helpers, the automatic checks).
@@ -20,6 +20,7 @@ from harness.checks import (  # noqa: F401  (each module registers its checks wh
     health_auth,
     lease,
     offers,
+    packs,
     payments,
     status_list,
     update_booking,

@@ -336,8 +336,7 @@ def still_bookable(ctx: CheckContext, after: list[str]) -> Iterable[Verdict]:
     """D53: the booking of the same slot after the failed attempts ``after`` succeeds (the failures took
     no spot). Judged only when those attempts did fail: a booking made there is the earlier step's
     deviation, and the slot is then rightly taken."""
-    earlier = [r for s in after for r in ctx.scenario.step_replies(s)]
-    if any(is_booking(r) for r in earlier) or not earlier:
+    if not _failed_only(ctx, after):
         return
     bad = [r for r in ctx.replies if not is_booking(r)]
     yield verdict(
@@ -348,6 +347,38 @@ def still_bookable(ctx: CheckContext, after: list[str]) -> Iterable[Verdict]:
         actual=describe(bad[0]) if bad else None,
         evidence=bad[:1] or None,
         related=tuple(after),
+    )
+
+
+def _failed_only(ctx: CheckContext, after: list[str]) -> bool:
+    """Did every attempt of steps ``after`` fail (and was there one)? A booking made there is the earlier
+    step's deviation, and the slot is then rightly taken."""
+    earlier = [r for s in after for r in ctx.scenario.step_replies(s)]
+    return bool(earlier) and not any(is_booking(r) for r in earlier)
+
+
+def _count_available(reply: Reply | None) -> int | None:
+    count = reply.data.get("count_available") if reply is not None and reply.ok else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+@check("spots-unchanged", rules=("payments/no-side-effects",))
+def spots_unchanged(ctx: CheckContext, before: str, after: list[str]) -> Iterable[Verdict]:
+    """D53 by count: CheckAvailability's count_available after the failed attempts ``after`` is what it was
+    at step ``before`` (one spot kept per failure is invisible to a rebooking of a slot with several spots).
+    Judged only when the attempts failed and both answers carry a count (else nothing to compare)."""
+    replies = ctx.scenario.step_replies(before)
+    was, now = _count_available(replies[0] if replies else None), _count_available(ctx.reply)
+    if was is None or now is None or not _failed_only(ctx, after):
+        return
+    yield verdict(
+        "payments/no-side-effects",
+        now >= was,
+        "after a failed payment the slot has as many spots open as before",
+        expected=f"count_available {was} (as before the failed attempts)",
+        actual=None if now >= was else f"count_available {now}",
+        evidence=[replies[0], ctx.reply] if now < was else None,
+        related=(before, *after),
     )
 
 
@@ -396,24 +427,49 @@ def threeds1_retry(ctx: CheckContext, step: str) -> Iterable[Verdict]:
 
 
 @check("refund-on-cancel", rules=("payments/refund-status",))
-def refund_on_cancel(ctx: CheckContext) -> Iterable[Verdict]:
-    """D40: the cancel of a prepaid booking reports REFUNDED, or PROVIDED when no refund is due (info);
-    NOT_PROVIDED after PROVIDED, or CREDITED without user_payment_option, fails."""
+def refund_on_cancel(ctx: CheckContext, refund_due: bool | None = None) -> Iterable[Verdict]:
+    """D40: the cancel of a prepaid booking reports REFUNDED, or PROVIDED when the feed grants no refund
+    (info); PROVIDED when the feed grants one (``refund_due``: worked out by the scenario from the services
+    feed and the harness clock at the cancel, None when it cannot tell: then PROVIDED is accepted),
+    NOT_PROVIDED after PROVIDED, or CREDITED without user_payment_option fails."""
     for r in ctx.replies:
         if not is_booking(r):
             continue  # the cancel itself failing is update-booking/cancel's business
         status = status_of(payment_of(r.data))
         credited = status == CREDITED and bool(r.data.get("user_payment_option"))
-        ok = status in (REFUNDED, PROVIDED) or credited
-        note = " (info: still PROVIDED, no refund due by the partner's policy)" if status == PROVIDED else ""
+        kept = status == PROVIDED and refund_due is not True
+        ok = status == REFUNDED or kept or credited
         yield verdict(
             "payments/refund-status",
             ok,
-            "the cancel of a prepaid booking reports the refund" + note,
-            expected="prepayment_status PREPAYMENT_REFUNDED (or PROVIDED; CREDITED with user_payment_option)",
-            actual=None if ok else f"prepayment_status {status}",
+            "the cancel of a prepaid booking reports the refund" + _kept_note(status, refund_due),
+            expected=_refund_expected(refund_due),
+            actual=None if ok else f"prepayment_status {status}" + _due_note(status, refund_due),
             evidence=[r],
         )
+
+
+def _kept_note(status: str, due: bool | None) -> str:
+    if status != PROVIDED or due is True:
+        return ""
+    if due is False:
+        return " (info: still PROVIDED; the services feed grants no refund this close to the start)"
+    return " (info: still PROVIDED; whether the feed grants a refund could not be told, so it is accepted)"
+
+
+def _due_note(status: str, due: bool | None) -> str:
+    if status == PROVIDED and due:
+        return " (the services feed grants a refund for a cancel this far ahead of the start)"
+    return ""
+
+
+def _refund_expected(due: bool | None) -> str:
+    if due:
+        return (
+            "prepayment_status PREPAYMENT_REFUNDED (the feed grants a refund; CREDITED with "
+            "user_payment_option)"
+        )
+    return "prepayment_status PREPAYMENT_REFUNDED (or PROVIDED; CREDITED with user_payment_option)"
 
 
 @check("payment-status", rules=("payments/status-consistent",))
@@ -456,92 +512,27 @@ def list_payment_status(ctx: CheckContext, step: str) -> Iterable[Verdict]:
         )
 
 
-# ------------------------------------------------------------------------------------------------------
-# packs and memberships (D42, D43, D45)
-# ------------------------------------------------------------------------------------------------------
-
-
-def upo_of(data: Any) -> dict[str, Any]:
-    got = data.get("user_payment_option") if isinstance(data, dict) else None
-    return got if isinstance(got, dict) else {}
-
-
-def _upo_match(r: Reply, extra: dict[str, Any]) -> Verdict:
-    upo, pay = upo_of(r.data), payment_of(r.data)
-    wrong = []
-    if not upo.get("user_payment_option_id"):
-        wrong.append("no user_payment_option in the answer")
-    elif upo.get("user_payment_option_id") != pay.get("user_payment_option_id"):
-        wrong.append(
-            f"user_payment_option {upo.get('user_payment_option_id')!r} but payment_information names "
-            f"{pay.get('user_payment_option_id')!r}"
-        )
-    wrong += [f"{k} {upo.get(k)!r} (want {v!r})" for k, v in extra.items() if upo and upo.get(k) != v]
-    return verdict(
-        "payments/upo-id-match",
-        not wrong,
-        "the answer returns the pack, with the id payment_information names",
-        expected="user_payment_option whose id equals payment_information.user_payment_option_id",
-        actual="; ".join(wrong) or None,
-        evidence=[r],
-    )
-
-
-def _count(r: Reply, original: int | None, current: int) -> Verdict:
-    upo = upo_of(r.data)
-    have = (int(upo.get("original_count") or 0), int(upo.get("current_count") or 0))
-    ok = bool(upo) and have[1] == current and (original is None or have[0] == original)
-    want = f"current_count {current}" + (f", original_count {original}" if original is not None else "")
-    return verdict(
-        "payments/upo-count",
-        ok,
-        "the pack's counts follow the uses",
-        expected=want,
-        actual=None if ok else f"original_count {have[0]}, current_count {have[1]}",
-        evidence=[r],
-    )
-
-
-@check("upo-bought", rules=("payments/upo-id-match", "payments/upo-count"))
-def upo_bought(ctx: CheckContext, payment_option_id: str, type: str, sessions: int) -> Iterable[Verdict]:
-    """D43: a booking that buys a pack returns it: ids match, payment_option_id and type as in the feed,
-    original_count = sessions and current_count = sessions - 1 (the purchase pays for this booking)."""
+@check("paid-reschedule", rules=("payments/reschedule-keeps-payment",))
+def paid_reschedule(ctx: CheckContext, step: str, same_price: bool = True) -> Iterable[Verdict]:
+    """D54: a reschedule of the paid booking of ``step`` to a slot of the same price keeps its payment
+    (same prepayment_status and payment_transaction_id: no new charge, no refund); a warning-level rule.
+    A refusal (any booking_failure) is not judged here; nor, for a slot of another price, is anything."""
+    first = payment_of(ctx.earlier(step).data)
+    tid = first.get("payment_transaction_id") or ""  # none: already payments/transaction-id's deviation
+    want = (status_of(first), tid)
     for r in ctx.replies:
-        if is_booking(r):
-            yield _upo_match(r, {"payment_option_id": payment_option_id, "type": type})
-            yield _count(r, sessions, sessions - 1)
-
-
-def _current(reply: Reply) -> int:
-    return int(upo_of(reply.data).get("current_count") or 0)
-
-
-@check("upo-used", rules=("payments/upo-id-match", "payments/upo-count"))
-def upo_used(ctx: CheckContext, step: str) -> Iterable[Verdict]:
-    """D42: a booking paid with the pack of ``step`` returns it with the same id, one use fewer."""
-    before = _current(ctx.earlier(step))
-    for r in ctx.replies:
-        if is_booking(r):
-            yield _upo_match(r, {})
-            yield _count(r, None, before - 1)
-
-
-@check("upo-credited", rules=("payments/upo-credit-on-cancel",))
-def upo_credited(ctx: CheckContext, step: str) -> Iterable[Verdict]:
-    """D45: the cancel of a booking paid with a pack returns the pack with one use more than ``step``
-    reported (a multi-use pack)."""
-    before = _current(ctx.earlier(step))
-    for r in ctx.replies:
-        if not is_booking(r):
+        if not is_booking(r) or not same_price:
             continue
-        upo = upo_of(r.data)
-        ok = bool(upo) and _current(r) == before + 1
+        got = payment_of(r.data)
+        have = (status_of(got), (got.get("payment_transaction_id") or "") if tid else "")
         yield verdict(
-            "payments/upo-credit-on-cancel",
-            ok,
-            "the cancel gives the pack's use back and returns the pack",
-            expected=f"user_payment_option with current_count {before + 1}",
-            actual=None if ok else (f"current_count {_current(r)}" if upo else "no user_payment_option"),
-            evidence=[r],
+            "payments/reschedule-keeps-payment",
+            have == want,
+            "a paid booking moved to a slot of the same price keeps its payment",
+            expected=f"prepayment_status {want[0]}, payment_transaction_id {want[1]!r}",
+            actual=None
+            if have == want
+            else f"prepayment_status {have[0]}, payment_transaction_id {have[1]!r}",
+            evidence=[r, ctx.earlier(step)],
             related=(step,),
         )

@@ -19,6 +19,23 @@ TOKENS = {
     "rejected_network": "bookcheck:AMEX:0005:{nonce}",
 }
 REJECTED_CARD_TYPE = "AMERICAN_EXPRESS"
+#: the test user who owns packs at every studio of the generated feeds (``serve --payment-fixtures``)
+PACK_OWNER = "bookcheck-pack-owner"
+#: an owned 5-class pack with one class left, and a 10-class pack used up (D42, D44)
+OWNED_OPTIONS = (
+    {
+        "user_payment_option_id": "bookcheck-owned-pack-{merchant_id}",
+        "user_id": PACK_OWNER,
+        "payment_option_id": "pack-5",
+        "current_count": 1,
+    },
+    {
+        "user_payment_option_id": "bookcheck-used-up-pack-{merchant_id}",
+        "user_id": PACK_OWNER,
+        "payment_option_id": "pack-10",
+        "current_count": 0,
+    },
+)
 PA_RESPONSE_PASS = "bookcheck-3ds1:pass"
 PA_RESPONSE_FAIL = "bookcheck-3ds1:fail"
 
@@ -39,7 +56,13 @@ HEADER = """\
 #                           user_payment_options:
 #                             - {user_payment_option_id: upo-17, user_id: u-1, merchant_id: m-1,
 #                                payment_option_id: pack-5}
-#                         The reference server owns none until a booking buys one, so none are listed here.
+#                         The payments/owned-pack scenario books with the first one that pays for its slot
+#                         (as user_id), and books with it again once it shows no use left (D42, D44).
+#                         Without merchant_id an entry stands for every merchant selling payment_option_id,
+#                         "{merchant_id}" in its id replaced by the merchant's id. current_count,
+#                         valid_start_sec and valid_end_sec are read only by 'bookcheck serve
+#                         --payment-fixtures FILE', which gives the users these options at start-up: the
+#                         first one below has one class left, the second none.
 #
 # These tokens are the reference server's magic tokens, bookcheck:<NETWORK>:<last four>:<nonce>: the last
 # four digits decide (0002 declined, 9995 insufficient funds, 0119 processing error, 3063 asks for 3DS1,
@@ -55,5 +78,6 @@ def payment_fixtures_text() -> str:
         "tokens": dict(TOKENS),
         "rejected_card_type": REJECTED_CARD_TYPE,
         "three_ds1": {"pa_response_pass": PA_RESPONSE_PASS, "pa_response_fail": PA_RESPONSE_FAIL},
+        "user_payment_options": [dict(o) for o in OWNED_OPTIONS],
     }
     return HEADER + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)

@@ -30,6 +30,7 @@ from mock_server.domain import (
     CreateBookingCommand,
     Failure,
     FailureCause,
+    UpdateBookingCommand,
 )
 
 from .base import Fault, Handler, profile
@@ -566,6 +567,45 @@ class UpoNoCreditOnCancel(Fault):
         result = await call_next(request)
         if isinstance(result, BookingResult) and result.user_payment_option:
             return replace(result, user_payment_option=None)
+        return result
+
+
+@profile
+class RescheduleNewTransaction(Fault):
+    name = "reschedule-new-transaction"
+    summary = (
+        "moving a prepaid booking to another start answers with a new payment_transaction_id, as if the "
+        "booking had been charged again (nothing is charged; later answers show the original id)"
+    )
+    default_methods = UPDATE
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        result = await call_next(request)
+        moved = isinstance(request, UpdateBookingCommand) and request.start_sec is not None
+        if not moved or not isinstance(result, BookingResult) or result.booking is None:
+            return result
+        tid = payment_of(result.booking).get("payment_transaction_id")
+        if not tid:
+            return result
+        return replace(result, booking=with_payment(result.booking, payment_transaction_id=f"{tid}-moved"))
+
+
+@profile
+class UnusableOptionPaymentError(Fault):
+    name = "unusable-option-payment-error"
+    summary = (
+        "a pack or membership that cannot pay (no uses left, another user's, not valid for the slot) is "
+        "refused with a generic PAYMENT_ERROR instead of PAYMENT_OPTION_NOT_VALID or "
+        "USER_CANNOT_USE_PAYMENT_OPTION (nothing is booked or used)"
+    )
+    default_methods = CREATE
+    causes = frozenset({FailureCause.PAYMENT_OPTION_NOT_VALID, FailureCause.USER_CANNOT_USE_PAYMENT_OPTION})
+
+    async def intercept(self, method: str, request: Any, call_next: Handler) -> Any:
+        result = await call_next(request)
+        if isinstance(result, BookingResult) and result.failure is not None:
+            if result.failure.cause in self.causes:
+                return replace(result, failure=replace(result.failure, cause=FailureCause.PAYMENT_ERROR))
         return result
 
 

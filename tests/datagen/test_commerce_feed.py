@@ -156,7 +156,9 @@ def test_generated_fixtures_name_every_outcome(feeds_dir: Path) -> None:
         "bookcheck-3ds1:pass",
         "bookcheck-3ds1:fail",
     )
-    assert fixtures.user_payment_options == (), "the reference server owns no pack until one is bought"
+    owned = fixtures.user_payment_options
+    assert [(o.payment_option_id, o.merchant_id) for o in owned] == [("pack-5", ""), ("pack-10", "")]
+    assert all("{merchant_id}" in o.user_payment_option_id for o in owned)
     text = (feeds_dir / "payment-fixtures.yaml").read_text()
     assert text.startswith("# bookcheck payment fixtures") and "{nonce}" in text
 

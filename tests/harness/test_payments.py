@@ -10,13 +10,15 @@ scenarios are skipped with the reason, and the verdict is what it was.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from timebase import FEED_START
+from timebase import FEED_START, pinned_clock
 
 from bookcheck.cli import main
 from booking_protocol.commercefeed import load_catalogue, load_payment_fixtures
@@ -25,11 +27,14 @@ from harness.catalogue import load_rules
 from harness.inventory import slot_kinds
 from harness.liveslots import make_inventory
 from harness.paytokens import PaymentTokens
+from harness.preflight import SetupError, preflight
 from harness.results import ExitCode, RunResult, Status
 from harness.runner import run
 from harness.selection import allocate, select_scenarios
+from harness.targets import Credentials, TargetOptions, make_target
+from mock_server.server import ServerConfig, serve_in_thread
 
-from .conftest import grpc_reference, make_config, reference_server  # noqa: TID252
+from .conftest import PASSWORD, USER, make_config, reference_server  # noqa: TID252
 
 #: the rule families of issue 15
 FAMILIES = ("payments/", "offers/", "virtual/")
@@ -42,6 +47,8 @@ PAYMENT_SCENARIOS = {
     "payments/price-mismatch",
     "payments/pack",
     "payments/deposit",
+    "payments/owned-pack",
+    "payments/reschedule",
 }
 
 
@@ -98,9 +105,14 @@ def _passed(result: RunResult) -> set[str]:
     return {c.rule_id for c in result.checks() if c.status == Status.PASS}
 
 
+def _owned(feed: Path) -> str:
+    """The generated fixtures file, whose owned packs ``serve --payment-fixtures`` gives the test user."""
+    return str(feed / "payment-fixtures.yaml")
+
+
 @pytest.fixture(scope="module")
 def rest_server(money_feed: Path) -> Iterator[Any]:
-    with reference_server(money_feed) as server:
+    with reference_server(money_feed, payment_fixtures=_owned(money_feed)) as server:
         yield server
 
 
@@ -120,7 +132,17 @@ def test_every_payment_offer_and_virtual_rule_passes_over_rest(
 def test_every_payment_offer_and_virtual_rule_passes_over_grpc(
     money_feed: Path, money_slots: list[FeedSlot]
 ) -> None:
-    with grpc_reference(money_feed) as url:
+    config = ServerConfig(
+        port=0,
+        feed=str(money_feed),
+        user=USER,
+        password=PASSWORD,
+        grpc_port=0,
+        clock=pinned_clock(),
+        payment_fixtures=_owned(money_feed),
+    )
+    with serve_in_thread(config) as server:
+        url = next(u for u in server.extra_urls if u.startswith("grpc"))
         result = _run(url, money_feed, money_slots, only=("payments/*", "offers/*", "virtual/*"))
     assert result.transport == "grpc"
     assert _problems(result) == []
@@ -247,3 +269,76 @@ def test_bookcheck_rules_lists_the_new_rules_as_observable(capsys: pytest.Captur
     assert len(_new_rules()) >= 20
     for old in ("create-booking/payments", "update-booking/payment-credit", "create-booking/offer-info"):
         assert old not in lines
+
+
+def test_the_preflight_probe_books_only_a_slot_that_takes_no_payment(
+    rest_server: Any, money_feed: Path, money_slots: list[FeedSlot]
+) -> None:
+    """When the availability method says no open slot is available, the preflight books one to tell a
+    wrong method from a wrong feed: never on a paid service (no token, no charge), even when the sample
+    it asked about holds only paid slots. Unknown start times make the reference server say "unavailable"
+    to every slot, so the probe is always asked for."""
+    catalogue = load_catalogue(money_feed)
+    kinds = slot_kinds(catalogue)
+    paid = [dataclasses.replace(s, start_sec=s.start_sec + 60) for s in money_slots if "paid" in kinds(s)]
+    free = next(dataclasses.replace(s, start_sec=s.start_sec + 60) for s in money_slots if not kinds(s))
+    probed: list[FeedSlot] = []
+
+    async def book(slot: FeedSlot) -> bool:
+        probed.append(slot)
+        return False
+
+    async def go(feed: list[FeedSlot], with_catalogue: bool) -> None:
+        target = make_target(TargetOptions(url=rest_server.rest_url, credentials=Credentials(USER, PASSWORD)))
+        try:
+            await preflight(
+                target,
+                has_credentials=True,
+                feed=feed,
+                book=book,
+                catalogue=catalogue if with_catalogue else None,
+            )
+        finally:
+            await target.close()
+
+    for feed in (paid[:40] + [free], [free] + paid[:40]):
+        with pytest.raises(SetupError):
+            asyncio.run(go(feed, with_catalogue=True))
+        assert probed.pop() == free
+    with pytest.raises(SetupError):
+        asyncio.run(go(paid[:40], with_catalogue=True))  # nothing free: no probe, the feed is judged as is
+    assert probed == []
+    with pytest.raises(SetupError):
+        asyncio.run(go(paid[:40], with_catalogue=False))  # the old way would have booked a paid slot
+    assert probed and "paid" in kinds(dataclasses.replace(probed[0], start_sec=probed[0].start_sec - 60))
+
+
+def test_owned_pack_is_skipped_without_an_owned_pack_or_when_the_target_refuses_it(
+    money_feed: Path, money_slots: list[FeedSlot]
+) -> None:
+    """Never cry wolf: fixtures without user_payment_options do not claim owned packs, and a listed pack the
+    target refuses on its first use (here: a server not given the fixtures) is stale data, not a deviation."""
+    only = ("payments/owned-pack",)
+    bare = _tokens(money_feed)
+    assert bare.fixtures is not None
+    without = dataclasses.replace(bare, fixtures=dataclasses.replace(bare.fixtures, user_payment_options=()))
+    with reference_server(money_feed) as server:
+        unclaimed = _run(server.rest_url, money_feed, money_slots, payments=without, only=only)
+        refused = _run(server.rest_url, money_feed, money_slots, only=only)
+    for result, said in ((unclaimed, "owned packs not claimed"), (refused, "refused the owned pack")):
+        (scenario,) = result.scenarios
+        assert scenario.status == Status.SKIP and said in (scenario.reason or ""), scenario.reason
+        assert _problems(result) == [] and result.exit_code == ExitCode.OK
+
+
+def test_a_server_refunding_nothing_where_its_feed_grants_a_refund_fails_refund_status(
+    money_feed: Path, money_slots: list[FeedSlot]
+) -> None:
+    """D40 against the feed: ``serve --refund-policy none`` keeps PREPAYMENT_PROVIDED after a cancel days
+    before the class, where the generated services feed grants a full refund: a deviation, not info."""
+    with reference_server(money_feed, refund_policy="none") as server:
+        result = _run(server.rest_url, money_feed, money_slots, only=("payments/prepaid-lifecycle",))
+    failed = {(c.rule_id, c.step) for c in result.deviations()}
+    assert failed == {("payments/refund-status", "cancel")}, _problems(result)
+    (verdict,) = [c for c in result.checks() if c.rule_id == "payments/refund-status"]
+    assert "grants a refund" in (verdict.actual or "")

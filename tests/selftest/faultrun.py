@@ -46,6 +46,9 @@ START_TIMEOUT = 30.0
 #: merchants of the payment feed: enough for every money kind (prepaid, deposit, pack, online, offer, a
 #: merchant that rejects a card network), few enough to load in a blink
 PAYMENT_MERCHANTS = 6
+#: days of the payment feed: enough prepaid classes for every payment scenario to have its own start times
+#: (prepaid-lifecycle, declined, 3DS1, price mismatch, packs bought and owned, reschedule, ...)
+PAYMENT_DAYS = 4
 #: the request timeout of a harness run over the payment feed: above the 15 s budget of a paid
 #: CreateBooking (D47), so ``payment-latency`` is judged by the rule and not cut off by the client
 PAYMENT_TIMEOUT = 20.0
@@ -80,7 +83,7 @@ def payment_feed() -> PaymentFeed:
     """``bookcheck generate`` into a temporary directory (once per process; removed at exit)."""
     directory = Path(tempfile.mkdtemp(prefix="bookcheck-selftest-payfeed-"))
     atexit.register(shutil.rmtree, directory, True)
-    write_feeds(directory, seed=FEED_SEED, merchants=PAYMENT_MERCHANTS, days=3, start=FEED_START)
+    write_feeds(directory, seed=FEED_SEED, merchants=PAYMENT_MERCHANTS, days=PAYMENT_DAYS, start=FEED_START)
     fixtures = load_payment_fixtures(directory / PAYMENT_FIXTURES_FILE)
     return PaymentFeed(
         directory,
@@ -104,10 +107,12 @@ def serve(
 ) -> Iterator[Served]:
     """The reference server with ``faults`` (``ServerConfig.faults``, exactly as ``bookcheck serve --fault``),
     credentials on, REST (and gRPC) on 127.0.0.1 with ephemeral ports, in its own event loop and thread;
-    with ``payments``, on the payment feed directory (``--feed DIR``)."""
+    with ``payments``, on the payment feed directory (``--feed DIR``), its test user owning the packs of the
+    generated fixtures (``--payment-fixtures``, for payments/owned-pack)."""
     options.setdefault("clock", pinned_clock())
     if payments:
         options.setdefault("feed", str(payment_feed().directory))
+        options.setdefault("payment_fixtures", str(payment_feed().directory / PAYMENT_FIXTURES_FILE))
     config = ServerConfig(
         port=0, user=USER, password=PASSWORD, faults=tuple(faults), grpc_port=0 if grpc else None, **options
     )

@@ -469,3 +469,78 @@ def test_reschedule_keeps_the_payment_and_charges_nothing(pay: Client) -> None:
     assert moved["slot"]["start_sec"] == str(target)
     assert moved["payment_information"] == made["payment_information"]
     assert [e["kind"] for e in _of_booking(_ledger(pay), made["booking_id"])] == ["charge"]
+
+
+# ---------------------------------------------------------------------------------- owned packs (D42/D44)
+
+OWNED = """version: 1
+tokens: {approved: "bookcheck:VISA:4242:{nonce}"}
+user_payment_options:
+  - {user_payment_option_id: "owned-{merchant_id}", user_id: u-owner, payment_option_id: pack-5,
+     current_count: 1}
+  - {user_payment_option_id: used-up, user_id: u-owner, merchant_id: pay-gym, payment_option_id: pack-5,
+     current_count: 0}
+"""
+
+
+def _use(client: Client, upo_id: str, user_id: str, idem: str) -> dict[str, Any]:
+    payment = {"payment_processed_by": "PROCESSED_BY_PARTNER", "user_payment_option_id": upo_id}
+    return _ok(client, "CreateBooking", create_body(PACK_CLASS, next_start(), user_id, idem, payment=payment))
+
+
+def test_payment_fixtures_give_users_their_packs_at_start(tmp_path: Path, pay_feed: Path) -> None:
+    """``serve --payment-fixtures``: an entry without merchant_id is given at every merchant selling its
+    option ({merchant_id} replaced); current_count sets the uses left; an option that cannot pay is refused
+    with the D44 causes and books nothing."""
+    fixtures = tmp_path / "fixtures.yaml"
+    fixtures.write_text(OWNED)
+    with _start(pay_feed, payment_fixtures=str(fixtures)) as (_server, client):
+        used = _use(client, f"owned-{MERCHANT}", "u-owner", "idem-owned-1")
+        upo = used["user_payment_option"]
+        assert upo["user_payment_option_id"] == f"owned-{MERCHANT}" and upo["payment_option_id"] == PACK
+        assert (upo["original_count"], upo.get("current_count", 0)) == (PACK_SESSIONS, 0)
+        causes = [
+            _use(client, f"owned-{MERCHANT}", "u-owner", "idem-owned-2")["booking_failure"]["cause"],
+            _use(client, "used-up", "u-owner", "idem-used-up")["booking_failure"]["cause"],
+            _use(client, "used-up", "u-stranger", "idem-stranger")["booking_failure"]["cause"],
+        ]
+        assert causes == [
+            "PAYMENT_OPTION_NOT_VALID",
+            "PAYMENT_OPTION_NOT_VALID",
+            "USER_CANNOT_USE_PAYMENT_OPTION",
+        ]
+        assert _use(client, f"owned-{OTHER_MERCHANT}", "u-owner", "idem-other")["booking_failure"][
+            "cause"
+        ] == (
+            "PAYMENT_OPTION_NOT_VALID"  # the other gym sells no pack-5: nothing was given there
+        )
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ("{user_payment_option_id: x, user_id: u, merchant_id: pay-gym, payment_option_id: nope}", "nope"),
+        (
+            "{user_payment_option_id: x, user_id: u, payment_option_id: pack-5, current_count: -1}",
+            "current_count",
+        ),
+        ("{user_payment_option_id: x, user_id: u, merchant_id: pay-gym}", "payment_option_id"),
+    ],
+)
+def test_a_payment_fixture_the_server_cannot_give_stops_the_start_with_one_line(
+    tmp_path: Path, pay_feed: Path, entry: str, said: str
+) -> None:
+    fixtures = tmp_path / "fixtures.yaml"
+    fixtures.write_text(f"tokens: {{approved: t}}\nuser_payment_options:\n  - {entry}\n")
+    with pytest.raises(ServerStartError) as caught, _start(pay_feed, payment_fixtures=str(fixtures)):
+        pass
+    message = str(caught.value)
+    assert "\n" not in message and "--payment-fixtures" in message and said in message, message
+
+
+def test_serve_payment_fixtures_flag_reaches_the_config() -> None:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    config = cli.config_from_args(parser.parse_args(["serve", "--payment-fixtures", "f.yaml"]))
+    assert config.payment_fixtures == "f.yaml"
+    assert cli.config_from_args(parser.parse_args(["serve"])).payment_fixtures is None
