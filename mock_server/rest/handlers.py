@@ -370,8 +370,8 @@ ROUTES: dict[str, _Route] = {
 
 async def _continue_or_ignore(request: web.Request) -> None:
     """``Expect: 100-continue`` gets its interim answer; any other expectation is ignored, as RFC 9110
-    §10.1.1 allows, so every answer is one of the documented ones with the JSON error body (D16) rather
-    than aiohttp's text ``417 Expectation Failed``."""
+    (section 10.1.1) allows, so every answer is one of the documented ones with the JSON error body (D16)
+    rather than aiohttp's text ``417 Expectation Failed``."""
     if request.version == HttpVersion11 and request.headers.get("Expect", "").lower() == "100-continue":
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         request.writer.output_size = 0
