@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: the environment of every any-date child, as in ``scripts/any-date``: only the calendar moves, and
-#: ``time.sleep`` avoids a libfaketime bug (see tests/support/faketime/sitecustomize.py)
+#: the environment of every any-date child, as in ``scripts/any-date`` (reasons there): only the calendar
+#: moves, threads waiting for the GIL do not spin, and ``time.sleep`` avoids a libfaketime bug (see
+#: tests/support/faketime/sitecustomize.py)
 FAKETIME_ENV = {
     "TZ": "UTC",
     "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    "FAKETIME_FORCE_MONOTONIC_FIX": "0",
     "PYTHONPATH": str(ROOT / "tests" / "support" / "faketime"),
 }
 DATES = (
@@ -62,6 +64,34 @@ def test_faketime_moves_the_clock_of_a_child_process() -> None:
         check=True,
     )
     assert int(out.stdout) // 60 == 1835438400 // 60
+
+
+def test_threads_waiting_under_faketime_do_not_spin() -> None:
+    """Two busy threads in one process use one core, as without libfaketime.
+
+    With libfaketime's monotonic fix on, a thread waiting for the GIL times out at once and spins; every
+    xdist worker then burned two cores and the whole-suite runs starved into request timeouts. This fails if
+    FAKETIME_ENV loses the setting that prevents it.
+    """
+    child = (
+        "import threading, time\n"
+        "def spin():\n"
+        "    end = time.monotonic() + 1.0\n"
+        "    while time.monotonic() < end: pass\n"
+        "wall, cpu = time.monotonic(), time.process_time()\n"
+        "t = threading.Thread(target=spin); t.start(); spin(); t.join()\n"
+        "print(time.process_time() - cpu, time.monotonic() - wall)\n"
+    )
+    out = subprocess.run(
+        [_faketime(), "-f", "@2027-03-28 00:30:00", sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **FAKETIME_ENV},
+        check=True,
+    )
+    cpu, wall = map(float, out.stdout.split())
+    # one core's worth (about 1.0) without the spin; about 1.5 or more with it. A busy machine only lowers it.
+    assert cpu / wall < 1.25, f"{cpu:.2f} s of CPU in {wall:.2f} s: threads waiting for the GIL spin"
 
 
 @pytest.mark.parametrize("when", DATES)
