@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -27,12 +26,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # correct_history, shared with the checker's tests
+
+from histories import correct_history  # noqa: E402
 
 from booking_protocol.feed import load_availability_feed  # noqa: E402
 from harness.config import RunConfig  # noqa: E402
 from harness.explore.driver import Budget, Explorer  # noqa: E402
-from harness.explore.linearize import AVAILABLE, BOOKED, CANCELLED, FAILED, HOp, check  # noqa: E402
+from harness.explore.linearize import check  # noqa: E402
 from harness.explore.scenario_writer import replayed_steps  # noqa: E402
 from harness.profile import TargetProfile  # noqa: E402
 from harness.targets import Credentials, TargetOptions, make_target  # noqa: E402
@@ -131,39 +134,8 @@ def bench_shrink(feed: Path) -> None:
     )
 
 
-def serial_history(n: int, slots: int, clients: int, seed: int) -> list[HOp]:
-    """A history a correct server gives: serial answers, each call widened into an overlapping interval."""
-    rnd = random.Random(seed)
-    state = {s: {"open": 3, "live": [], "tokens": {}} for s in range(slots)}
-    out, t, made = [], 0.0, 0
-    for i in range(n):
-        s, t = rnd.randrange(slots), t + rnd.random()
-        x = state[s]
-        call, ret = t - rnd.random() * 2, t + rnd.random() * 2
-        if rnd.random() < 0.6:
-            token = f"t{rnd.randrange(40)}"
-            if token in x["tokens"]:
-                res = (BOOKED, x["tokens"][token])
-            elif x["open"] > 0:
-                made += 1
-                x["open"], x["tokens"][token] = x["open"] - 1, f"b{made}"
-                x["live"].append(f"b{made}")
-                res = (BOOKED, f"b{made}")
-            else:
-                res = (FAILED, "SLOT_UNAVAILABLE")
-            out.append(HOp(i, i % clients, s, "book", token, res, call, ret))
-        elif x["live"] and rnd.random() < 0.6:
-            booking = x["live"].pop(rnd.randrange(len(x["live"])))
-            x["open"] += 1
-            out.append(HOp(i, i % clients, s, "cancel", booking, (CANCELLED, ""), call, ret))
-        else:
-            answer = "true" if x["open"] else "false"
-            out.append(HOp(i, i % clients, s, "read", "", (AVAILABLE, answer), t - 0.01, t))
-    return out
-
-
 def bench_checker(ops: int, slots: int) -> None:
-    history = serial_history(ops, slots, clients=8, seed=5)
+    history = correct_history(ops, slots, seed=5, tokens=40)
     t = time.perf_counter()
     verdicts = check(history, {s: 3 for s in range(slots)}, budget_sec=120)
     took = time.perf_counter() - t

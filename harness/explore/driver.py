@@ -49,10 +49,11 @@ SHRINK_EXECUTIONS = 300
 POLISH_SEC = 10.0
 #: Cleanups of finished histories running in the background at most.
 CLEANUPS_IN_FLIGHT = 16
-#: Against a real clock, waits for lease expiry take at most this share of the time searched so far (each
-#: takes seconds, in which nothing else is explored). A clock that can be moved on (``advance``) waits for
-#: free, and so does shrinking (it must replay the waits of what it shrinks).
-WAIT_SHARE = 0.05
+#: Against a real clock, waits for lease expiry after the first take at most this share of ``--duration``
+#: (of the time searched so far when only ``--max-examples`` bounds the run): each takes seconds in which
+#: nothing else is explored, and only waits a later step can observe are taken. A clock that can be moved
+#: on (``advance``) waits for free, and so does shrinking (it must replay the waits of what it shrinks).
+WAIT_SHARE = 0.1
 
 
 class RunSettings(Protocol):
@@ -262,7 +263,10 @@ class Explorer:
         )
         rec.steps.append(step)
         if planned.skip is None and isinstance(op, o.Wait):
-            step.skipped = await self._wait(float(planned.body["seconds"]))
+            if not judge.expiry_observed(rec.ops[i + 1 :]):
+                step.skipped = "no later step could see the lease expire"
+            else:
+                step.skipped = await self._wait(float(planned.body["seconds"]))
             return True
         if planned.skip is not None:
             return True
@@ -294,8 +298,9 @@ class Explorer:
         if callable(advance):
             advance(seconds)
             return None
-        allowance = WAIT_SHARE * (time.monotonic() - self.t0)
-        if self.shrink_started is None and self.waited_sec + seconds > allowance:
+        # the first wait always; then a share of the whole --duration (else of the time searched so far)
+        allowance = WAIT_SHARE * max(time.monotonic() - self.t0, self.budget.duration_sec or 0.0)
+        if self.shrink_started is None and self.waited_sec and self.waited_sec + seconds > allowance:
             return f"waits may take {WAIT_SHARE:.0%} of the search time, and that share is used up"
         self.waited_sec += seconds
         await asyncio.sleep(seconds)

@@ -12,6 +12,7 @@ reproducer writers turn into scenario checks and shell assertions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from harness.checks import (
@@ -99,15 +100,29 @@ class Judge:
 
     def _plan_wait(self, name: str) -> Planned:
         """How long to wait (model clock) until every short lease the target granted has expired."""
-        now = self.m.service.clock()
-        ends = [
-            le.expires_sec
-            for le in self.m.leases.values()
-            if now < le.expires_sec <= now + o.SHORT_LEASE_SEC + 1
-        ]
+        ends = [le.expires_sec for le in self._short_leases()]
         if not ends:
             return Planned(name, None, "no short lease to outlast")
-        return Planned(name, {"seconds": round(max(ends) - now + 0.25, 2)})
+        return Planned(name, {"seconds": round(max(ends) - self.m.service.clock() + 0.25, 2)})
+
+    def _short_leases(self) -> list[Leased]:
+        """The short leases the target granted that have not expired yet (by the model's clock)."""
+        now = self.m.service.clock()
+        return [le for le in self.m.leases.values() if now < le.expires_sec <= now + o.SHORT_LEASE_SEC + 1]
+
+    def expiry_observed(self, later: Sequence[o.Op]) -> bool:
+        """Whether a later step of the history could see a short lease expire: a booking on a lease, or a
+        booking, lease or availability read of a short lease's slot. A wait no step observes is skipped (in
+        real time it would only cost seconds)."""
+        roles = {le.role for le in self._short_leases()}
+        for op in later:
+            if isinstance(op, o.BookOnLease):
+                return True
+            if isinstance(op, (o.Book, o.Lease, o.Count)) and op.slot in roles:
+                return True
+            if isinstance(op, o.Bal) and roles.intersection(op.slots):
+                return True
+        return False
 
     def _lease_role(self, op: o.BookOnLease, lease: Leased) -> int:
         if not op.mismatch:

@@ -111,8 +111,7 @@ def run_config(url: str, profile: TargetProfile = FULL_PROFILE, *, seed: int = 1
         feed=list(feed_slots()),
         profile=profile,
         seed=seed,
-        clock=explore_clock(),
-        **kw,
+        **{"clock": explore_clock(), **kw},
     )
 
 

@@ -29,6 +29,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _explore(url: str, feed: Path, *extra: str) -> int:
+    """``bookcheck explore`` against ``url`` with the test credentials and ``feed``."""
+    return main(
+        ["explore", "--target", url, "--feed", str(feed), "--user", USER, "--password", PASSWORD, *extra]
+    )
+
+
 def test_without_a_feed_explore_refuses_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["explore", "--target", "http://127.0.0.1:9", "--user", USER, "--password", PASSWORD])
     assert code == 2
@@ -38,43 +45,14 @@ def test_without_a_feed_explore_refuses_with_exit_2(capsys: pytest.CaptureFixtur
 def test_a_feed_too_small_for_the_budget_is_refused_naming_the_need(
     feed_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "explore",
-            "--target",
-            "http://127.0.0.1:9",
-            "--feed",
-            str(feed_file),
-            "--user",
-            USER,
-            "--password",
-            PASSWORD,
-            "--max-examples",
-            "100000",
-        ]
-    )
+    code = _explore("http://127.0.0.1:9", feed_file, "--max-examples", "100000")
     err = capsys.readouterr().err
     assert code == 2 and "needs about 200100" in err and "--max-examples" in err, err
 
 
 def test_an_unreachable_target_exits_3(feed_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{_free_port()}"
-    code = main(
-        [
-            "explore",
-            "--target",
-            url,
-            "--feed",
-            str(feed_file),
-            "--user",
-            USER,
-            "--password",
-            PASSWORD,
-            "--max-examples",
-            "5",
-            "-q",
-        ]
-    )
+    code = _explore(url, feed_file, "--max-examples", "5", "-q")
     assert code == 3, capsys.readouterr()
 
 
@@ -83,33 +61,12 @@ def test_a_divergence_exits_1_with_reproducers_and_reports(
 ) -> None:
     out = tmp_path / "out"
     with serve(["overbook"], clock=None) as served:
-        code = main(
-            [
-                "explore",
-                "--target",
-                served.rest_url,
-                "--feed",
-                str(feed_file),
-                "--user",
-                USER,
-                "--password",
-                PASSWORD,
-                "--seed",
-                "1",
-                "--max-examples",
-                "60",
-                "--shrink-time",
-                "5",
-                "--report",
-                f"repro:{out}",
-                "--report",
-                f"html:{out}/report.html",
-                "--report",
-                f"json:{out}/report.json",
-                "--hypothesis-db",
-                str(tmp_path / "db"),
-                "-q",
-            ]
+        code = _explore(
+            served.rest_url,
+            feed_file,
+            *("--seed", "1", "--max-examples", "60", "--shrink-time", "5"),
+            *("--report", f"repro:{out}", "--report", f"html:{out}/report.html"),
+            *("--report", f"json:{out}/report.json", "--hypothesis-db", str(tmp_path / "db"), "-q"),
         )
     text = capsys.readouterr().out
     assert code == 1, text
@@ -131,23 +88,5 @@ def test_a_divergence_exits_1_with_reproducers_and_reports(
 
 def test_nothing_found_exits_0(feed_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with serve(clock=None) as served:
-        code = main(
-            [
-                "explore",
-                "--target",
-                served.rest_url,
-                "--feed",
-                str(feed_file),
-                "--user",
-                USER,
-                "--password",
-                PASSWORD,
-                "--seed",
-                "3",
-                "--max-examples",
-                "25",
-                "--leases",
-                "-q",
-            ]
-        )
+        code = _explore(served.rest_url, feed_file, "--seed", "3", "--max-examples", "25", "--leases", "-q")
     assert code == 0, capsys.readouterr().out

@@ -4,8 +4,8 @@ agreeing with the domain core it transcribes."""
 from __future__ import annotations
 
 import math
-import random
 
+from histories import correct_history
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,40 +88,8 @@ def test_a_transient_refusal_of_a_copy_is_allowed() -> None:
     assert check(history, {0: 1})[0].ok
 
 
-def _correct_history(n: int, slots: int, seed: int) -> list[HOp]:
-    """A history a correct server could give: a random serial order, with overlapping intervals around it."""
-    rnd = random.Random(seed)
-    state = {s: {"open": 3, "live": [], "tokens": {}} for s in range(slots)}
-    out, t, made = [], 0.0, 0
-    for i in range(n):
-        s, t = rnd.randrange(slots), t + rnd.random()
-        x = state[s]
-        call, ret = t - rnd.random() * 2, t + rnd.random() * 2
-        if rnd.random() < 0.6:
-            token = f"t{rnd.randrange(30)}"
-            if token in x["tokens"]:
-                res = (BOOKED, x["tokens"][token])
-            elif x["open"] > 0:
-                made += 1
-                x["open"], x["tokens"][token] = x["open"] - 1, f"b{made}"
-                x["live"].append(f"b{made}")
-                res = (BOOKED, f"b{made}")
-            else:
-                res = (FAILED, "SLOT_UNAVAILABLE")
-            out.append(HOp(i, i % 8, s, "book", token, res, call, ret))
-        elif x["live"] and rnd.random() < 0.6:
-            booking = x["live"].pop(rnd.randrange(len(x["live"])))
-            x["open"] += 1
-            out.append(HOp(i, i % 8, s, "cancel", booking, (CANCELLED, ""), call, ret))
-        else:
-            out.append(
-                HOp(i, i % 8, s, "read", "", (AVAILABLE, "true" if x["open"] else "false"), t - 0.01, t)
-            )
-    return out
-
-
 def test_a_2000_operation_history_on_10_slots_is_decided() -> None:
-    history = _correct_history(2000, 10, seed=3)
+    history = correct_history(2000, 10, seed=3)
     verdicts = check(history, {s: 3 for s in range(10)}, budget_sec=60)
     assert len(verdicts) == 10 and all(v.ok for v in verdicts)
     broken = history + [HOp(2000, 9, 0, "book", "fresh", (BOOKED, "phantom"), 10_000.0, 10_001.0)]
