@@ -7,9 +7,16 @@ non-ASCII text in its response bodies, headers and the ids it assigned.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from harness.results import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "selftest"))
+
+from faultrun import run_harness, serve  # noqa: E402
+
+from harness.results import (  # noqa: E402
     BaselineOutcome,
     CheckResult,
     CreatedResource,
@@ -339,3 +346,23 @@ def troubled_run() -> RunResult:
             stale=("auth/basic-401 auth/no-credentials",),
         ),
     )
+
+
+#: The scenarios where ``--fault overbook`` breaks a rule, and a few that pass (the filters need both).
+OVERBOOK_SCENARIOS = (
+    "create-booking/fill-to-capacity",
+    "create-booking/concurrent-last-spots",
+    "lease/holds-last-spot",
+    "update-booking/reschedule",
+    "update-booking/reschedule-full-slot",
+    "create-booking/echo",
+    "health/ok",
+    "get-booking-status/lifecycle",
+)
+
+
+@pytest.fixture(scope="session")
+def overbook_run() -> RunResult:
+    """A real run: the reference server with ``--fault overbook``, the scenarios above."""
+    with serve(["overbook"]) as served:
+        return run_harness(served.rest_url, only=OVERBOOK_SCENARIOS)

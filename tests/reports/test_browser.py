@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "selftest"))
-
-from faultrun import run_harness, serve  # noqa: E402
-
-from harness.results import RunResult  # noqa: E402
-from reports.html_report import render  # noqa: E402
-from reports.overview import broken_rules  # noqa: E402
+from harness.results import RunResult
+from reports.html_report import render
+from reports.overview import broken_rules
 
 VIEWPORT = {"width": 1280, "height": 800}
 
@@ -39,25 +34,6 @@ def chromium_path() -> str:
             "Chromium is required for the browser test: apt-get install chromium (or set BOOKCHECK_CHROMIUM)"
         )
     return found
-
-
-#: The scenarios where ``--fault overbook`` breaks a rule, and a few that pass (the filters need both).
-OVERBOOK_SCENARIOS = (
-    "create-booking/fill-to-capacity",
-    "create-booking/concurrent-last-spots",
-    "lease/holds-last-spot",
-    "update-booking/reschedule",
-    "update-booking/reschedule-full-slot",
-    "create-booking/echo",
-    "health/ok",
-    "get-booking-status/lifecycle",
-)
-
-
-@pytest.fixture(scope="module")
-def overbook_run() -> RunResult:
-    with serve(["overbook"]) as served:
-        return run_harness(served.rest_url, only=OVERBOOK_SCENARIOS)
 
 
 @pytest.fixture(scope="module")
