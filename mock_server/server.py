@@ -382,6 +382,9 @@ class RunningServer:
     rest_url: str
     _runner: web.BaseRunner
     extra_urls: list[str] = field(default_factory=list)
+    #: tasks still pending on the server's loop once it closed (filled by :func:`serve_in_thread`; a clean
+    #: shutdown leaves none, and the tests hold it to that)
+    leftover_tasks: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Any]] = field(default_factory=list)
     _closed: bool = False
 
@@ -502,6 +505,8 @@ def serve_in_thread(config: ServerConfig, *, inventory: Inventory | None = None)
         ready.set()
         await stop.wait()
         await box["server"].close()
+        me = asyncio.current_task()
+        box["server"].leftover_tasks.extend(repr(t) for t in asyncio.all_tasks() if t is not me)
 
     thread = threading.Thread(
         target=loop.run_until_complete, args=(main(),), name="bookcheck-server", daemon=True

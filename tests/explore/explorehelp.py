@@ -3,10 +3,8 @@ an explore run against it, both in-process (server thread on an ephemeral port, 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +19,7 @@ from harness.profile import TargetProfile
 from harness.targets import Credentials, TargetOptions, make_target
 from mock_server.datagen import generate_availability_feed
 from mock_server.domain import Inventory, ShiftedClock
-from mock_server.server import ServerConfig, start_server
+from mock_server.server import ServerConfig, serve_in_thread
 
 USER, PASSWORD = "explore", "s3cret-explore"
 
@@ -70,37 +68,9 @@ def serve(faults: Sequence[str] = (), *, grpc: bool = False, **options: Any) -> 
     config = ServerConfig(
         port=0, user=USER, password=PASSWORD, faults=tuple(faults), grpc_port=0 if grpc else None, **options
     )
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def main() -> None:
-        try:
-            server = await start_server(config, inventory=_inventory())
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
-            ready.set()
-            return
+    with serve_in_thread(config, inventory=_inventory()) as server:
         grpc_url = next((u for u in server.extra_urls if u.startswith("grpc")), None)
-        box["served"] = Served(server.rest_url, grpc_url)
-        stop = box["stop"] = asyncio.Event()
-        ready.set()
-        await stop.wait()
-        await server.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(30), "the server did not start"
-        if "error" in box:
-            raise box["error"]
-        yield box["served"]
-    finally:
-        if "stop" in box:
-            loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(timeout=30)
-        if not thread.is_alive():
-            loop.close()
+        yield Served(server.rest_url, grpc_url)
 
 
 def run_config(url: str, profile: TargetProfile = FULL_PROFILE, *, seed: int = 1, **kw: Any) -> RunConfig:

@@ -1,18 +1,16 @@
 """Helpers of the gRPC room's tests: a real reference server (REST and gRPC on one app), requests, clients.
 
-The server runs on its own event loop in a background thread, exactly as ``bookcheck serve --grpc-port 0``
-runs both endpoints in one loop: ``mock_server.server.start_server`` brings up REST and, through
+The server runs on its own event loop in a background thread (``mock_server.server.serve_in_thread``),
+exactly as ``bookcheck serve --grpc-port 0`` runs both endpoints in one loop: REST and, through
 ``mock_server.grpc.start_grpc_server``, gRPC over the *same* ``BookingApp``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import json
 import re
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,14 +21,13 @@ from typing import Any
 import grpc
 
 from booking_protocol import booking_pb2 as pb
-from mock_server.server import RunningServer, ServerConfig, start_server
+from mock_server.server import RunningServer, ServerConfig, serve_in_thread
 
 USER, PASSWORD = "partner", "s3cret"
 MERCHANT, SERVICE, ASYNC_SERVICE = "m-grpc", "s-grpc", "s-async"
 FIRST_START = 2_000_000_000  # 2033: always in the future
 SLOTS = 400
 CAPACITY = 2
-STARTUP_TIMEOUT = 30.0
 
 _slot_numbers = itertools.count()
 
@@ -134,37 +131,9 @@ def basic(user: str, password: str) -> tuple[tuple[str, str], ...]:
 def serve_both(config: ServerConfig) -> Iterator[Servers]:
     """Start the server as ``bookcheck serve --grpc-port 0`` does (one loop, one app), in a thread; yield it;
     stop it (bounded by timeouts)."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def main() -> None:
-        try:
-            with_grpc = config if config.grpc_port is not None else replace(config, grpc_port=0)
-            rest = await start_server(with_grpc)
-        except BaseException as exc:  # handed to the test's thread
-            box["error"] = exc
-            ready.set()
-            return
-        box["servers"] = Servers(rest, GrpcEndpoint.from_url(rest.extra_urls[0]), config)
-        stop = box["stop"] = asyncio.Event()
-        ready.set()
-        await stop.wait()
-        await rest.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(STARTUP_TIMEOUT), "server did not start"
-        if "error" in box:
-            raise box["error"]
-        yield box["servers"]
-    finally:
-        if "stop" in box:
-            loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(timeout=STARTUP_TIMEOUT)
-        if not thread.is_alive():
-            loop.close()
+    with_grpc = config if config.grpc_port is not None else replace(config, grpc_port=0)
+    with serve_in_thread(with_grpc) as rest:
+        yield Servers(rest, GrpcEndpoint.from_url(rest.extra_urls[0]), config)
 
 
 class AuthStub:

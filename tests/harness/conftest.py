@@ -7,11 +7,9 @@ docs/faults.md lists them). There is one way to break the server on purpose: a f
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,42 +83,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def grpc_reference(feed_path: Path) -> Iterator[str]:
-    """The reference server's gRPC endpoint: through ``serve_in_thread(grpc_port=0)`` when it starts one,
-    else started here on the same app (``mock_server.grpc.server.start_grpc_server``)."""
+    """The reference server's gRPC endpoint (``serve_in_thread`` with ``grpc_port=0``)."""
     from mock_server.server import ServerConfig, serve_in_thread
 
     cfg = ServerConfig(
         port=0, feed=str(feed_path), user=USER, password=PASSWORD, grpc_port=0, clock=pinned_clock()
     )
     with serve_in_thread(cfg) as server:
-        urls = [u for u in getattr(server, "extra_urls", []) if u.startswith("grpc")]
-        if urls:
-            yield urls[0]
-            return
-    from mock_server.grpc.server import GrpcSettings, start_grpc_server
-    from mock_server.server import build_app
-
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def main() -> None:
-        box["handle"] = await start_grpc_server(build_app(cfg), GrpcSettings(user=USER, password=PASSWORD))
-        stop = box["stop"] = asyncio.Event()
-        ready.set()
-        await stop.wait()
-        await box["handle"].stop(0)
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(20), "the gRPC endpoint did not start"
-        yield box["handle"].url
-    finally:
-        loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(timeout=20)
-        if not thread.is_alive():
-            loop.close()
+        yield next(u for u in server.extra_urls if u.startswith("grpc"))
 
 
 @pytest.fixture

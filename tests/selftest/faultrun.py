@@ -12,12 +12,10 @@ those fixtures, and runs the payment, offer and virtual-session scenarios only (
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -38,11 +36,10 @@ from harness.targets import Credentials, TargetOptions
 from mock_server.datagen import generate_availability_feed
 from mock_server.datagen.writer import write_feeds
 from mock_server.domain import Inventory
-from mock_server.server import ServerConfig, start_server
+from mock_server.server import ServerConfig, serve_in_thread
 
 USER, PASSWORD = "selftest", "s3cret-selftest"
 FEED_SEED = 7
-START_TIMEOUT = 30.0
 #: merchants of the payment feed: enough for every money kind (prepaid, deposit, pack, online, offer, a
 #: merchant that rejects a card network), few enough to load in a blink
 PAYMENT_MERCHANTS = 6
@@ -116,39 +113,10 @@ def serve(
     config = ServerConfig(
         port=0, user=USER, password=PASSWORD, faults=tuple(faults), grpc_port=0 if grpc else None, **options
     )
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def main() -> None:
-        try:
-            server = await start_server(config, inventory=None if payments else inventory())
-            grpc_url = next((u for u in server.extra_urls if u.startswith("grpc")), None)
-            box["served"] = Served(server.rest_url, grpc_url)
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
-            ready.set()
-            return
-        stop = box["stop"] = asyncio.Event()
-        ready.set()
-        await stop.wait()
-        await server.close()
-        me = asyncio.current_task()
-        box["served"].leftover_tasks.extend(repr(t) for t in asyncio.all_tasks() if t is not me)
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(START_TIMEOUT), "the server did not start"
-        if "error" in box:
-            raise box["error"]
-        yield box["served"]
-    finally:
-        if "stop" in box:
-            loop.call_soon_threadsafe(box["stop"].set)
-        thread.join(timeout=30)
-        if not thread.is_alive():
-            loop.close()
+    with serve_in_thread(config, inventory=None if payments else inventory()) as server:
+        grpc_url = next((u for u in server.extra_urls if u.startswith("grpc")), None)
+        # the same list: serve_in_thread fills it when the server has stopped
+        yield Served(server.rest_url, grpc_url, server.leftover_tasks)
 
 
 def run_harness(
