@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from benchserve import start_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -42,24 +42,8 @@ def generate(feed_dir: Path, merchants: int, days: int) -> None:
 
 def start_server(feed_dir: Path) -> tuple[subprocess.Popen[str], str]:
     """``bookcheck serve --feed`` on a free port: the process and its base URL (from the ready line)."""
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "bookcheck", "serve", "--port", "0", "--feed", str(feed_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 600
-    for line in proc.stdout:
-        found = re.search(r"http://127\.0\.0\.1:\d+", line)
-        if found:
-            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-            return proc, found.group(0)
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    raise SystemExit(f"the server did not start: {line!r}")
+    served = start_serve("--feed", str(feed_dir))
+    return served.proc, served.rest_url
 
 
 def measure_run(repo: Path, args: list[str]) -> dict[str, float | int | str]:

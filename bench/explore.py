@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "support"))  # correct_history, shared with the checker's tests
 
+from benchserve import start_serve  # noqa: E402
 from histories import correct_history  # noqa: E402
 
 from booking_protocol.feed import load_availability_feed  # noqa: E402
@@ -45,29 +45,11 @@ PROFILE = TargetProfile(availability="both", leases=True, party_size_change=True
 
 
 def start_server(feed: Path, *faults: str) -> tuple[subprocess.Popen[str], str]:
-    args = [
-        sys.executable,
-        "-m",
-        "bookcheck",
-        "serve",
-        "--port",
-        "0",
-        "--feed",
-        str(feed),
-        "--user",
-        USER,
-        "--password",
-        PASSWORD,
-    ]
+    flags = ["--feed", str(feed), "--user", USER, "--password", PASSWORD]
     for f in faults:
-        args += ["--fault", f]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        m = re.search(r"listening on (http://\S+)", line)
-        if m:
-            return proc, m.group(1)
-    raise RuntimeError("the server did not start")
+        flags += ["--fault", f]
+    served = start_serve(*flags)
+    return served.proc, served.rest_url
 
 
 def config(url: str, feed: Path, seed: int) -> RunConfig:

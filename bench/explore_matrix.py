@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "explore"))
 
+from benchserve import start_serve  # noqa: E402
 from fault_matrix import REACHABLE, Row  # noqa: E402
 
 from mock_server.faults.registry import CASES  # noqa: E402
@@ -64,16 +65,8 @@ def make_feed(path: Path) -> None:
 
 
 def start_server(feed: Path, fault: str) -> tuple[subprocess.Popen[str], str]:
-    args = [sys.executable, "-m", "bookcheck", "serve", "--port", "0", "--feed", str(feed)]
-    args += ["--user", USER, "--password", PASSWORD, "--fault", fault]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        m = re.search(r"listening on (http://\S+)", line)
-        if m:
-            return proc, m.group(1)
-    proc.wait(10)
-    raise RuntimeError(f"the server with --fault {fault} did not start")
+    served = start_serve("--feed", str(feed), "--user", USER, "--password", PASSWORD, "--fault", fault)
+    return served.proc, served.rest_url
 
 
 def run_row(row: Row, feed: Path, out_dir: Path, duration: float, shrink: float) -> Outcome:

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchserve import start_serve
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 USER, PASSWORD = "bench", "bench-secret"
@@ -67,28 +69,8 @@ def env() -> dict[str, str]:
 
 
 def start_server(feed: Path, pin: list[str], *extra: str) -> tuple[subprocess.Popen[str], str]:
-    cmd = [
-        *pin,
-        PY,
-        "-m",
-        "bookcheck",
-        "serve",
-        "--port",
-        "0",
-        "--feed",
-        str(feed),
-        "--user",
-        USER,
-        "--password",
-        PASSWORD,
-        *extra,
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    return proc, line.split()[-1]
+    served = start_serve("--feed", str(feed), "--user", USER, "--password", PASSWORD, *extra, prefix=pin)
+    return served.proc, served.rest_url
 
 
 FAST = """

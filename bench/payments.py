@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from benchserve import start_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 MERCHANT = "bench-gym"
@@ -217,18 +217,10 @@ async def one_round(
 
 def start_server(feed: Path, cpu: str | None) -> tuple[subprocess.Popen[str], str, str]:
     """``bookcheck serve`` with REST and gRPC on free ports: (process, REST URL, gRPC host:port)."""
-    cmd = [sys.executable, "-c", SERVE, "serve", "--port", "0", "--grpc-port", "0", "--feed", str(feed)]
-    if cpu is not None and shutil.which("taskset"):
-        cmd = ["taskset", "-c", cpu, *cmd]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.search(r"listening on (\S+) and grpc://(\S+)", line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"server did not start: {line!r}")
-    return proc, match.group(1), match.group(2)
+    prefix = ["taskset", "-c", cpu] if cpu is not None and shutil.which("taskset") else []
+    served = start_serve("--grpc-port", "0", "--feed", str(feed), prefix=prefix, entry=("-c", SERVE))
+    assert served.grpc_address is not None
+    return served.proc, served.rest_url, served.grpc_address
 
 
 def cpu_seconds(pid: int) -> float:

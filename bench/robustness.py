@@ -39,6 +39,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchserve import start_serve  # noqa: E402
+
 from booking_protocol import booking_pb2 as pb  # noqa: E402
 
 MIB = 1024 * 1024
@@ -53,16 +55,10 @@ def _pin(pid: int, cpu: int) -> None:
 
 def start_server() -> tuple[subprocess.Popen[str], str, str]:
     """``bookcheck serve`` on free ports; returns the process, the REST host:port and the gRPC host:port."""
-    cmd = [sys.executable, "-m", "bookcheck.cli", "serve", "--port", "0", "--grpc-port", "0"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    _pin(proc.pid, 0)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()  # listening on http://H:P and grpc://H:P
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"the server did not start: {line!r}")
-    rest, grpc_url = line.removeprefix("listening on ").split(" and ")
-    return proc, rest.removeprefix("http://"), grpc_url.removeprefix("grpc://")
+    served = start_serve("--grpc-port", "0")
+    _pin(served.proc.pid, 0)
+    assert served.grpc_address is not None
+    return served.proc, served.rest_url.removeprefix("http://"), served.grpc_address
 
 
 # -- bodies -----------------------------------------------------------------------------------------------
