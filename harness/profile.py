@@ -24,6 +24,12 @@ from booking_protocol.errors import UsageError
 
 KEYS = ("transports", "availability", "leases", "get_booking_status", "list_bookings", "party_size_change")
 
+#: What bookcheck assumes of every target's clock: before it expects LEASE_EXPIRED it waits this long past
+#: a lease's expiry (``run``'s lease-expiry scenario, ``explore``'s waits). A correct server may compare
+#: whole seconds (a lease expiring at T is live until T + 1) and run a little behind bookcheck's clock;
+#: without the margin it would be blamed for honouring an expired lease.
+LEASE_EXPIRY_MARGIN_SEC = 1.5
+
 
 class ProfileError(UsageError, ValueError):
     """A profile file that cannot be used (exit code 2)."""

@@ -15,6 +15,7 @@ from typing import Any
 from harness.checks import booking_id, is_booking, lease_of
 from harness.inventory import SlotRequirement
 from harness.normalize import dig
+from harness.profile import LEASE_EXPIRY_MARGIN_SEC
 from harness.scenario_base import ScenarioStopped, python_scenario
 from harness.templates import slot_json, slot_time_json
 
@@ -47,7 +48,7 @@ async def lease_expiry(run: Any) -> None:
             f"more than {run.config.max_lease_sec} s for it to expire is not worth it",
             skip=True,
         )
-    await asyncio.sleep(max(0.0, expires - run.config.clock()) + 1.05)
+    await asyncio.sleep(max(0.0, expires - run.config.clock()) + LEASE_EXPIRY_MARGIN_SEC)
     body = {
         "slot": slot_json(s),
         "lease_ref": {"lease_id": lease["lease_id"]},

@@ -103,7 +103,7 @@ class Judge:
         ends = [le.expires_sec for le in self._short_leases()]
         if not ends:
             return Planned(name, None, "no short lease to outlast")
-        return Planned(name, {"seconds": round(max(ends) - self.m.service.clock() + 0.25, 2)})
+        return Planned(name, {"seconds": round(max(ends) - self.m.service.clock() + o.EXPIRY_MARGIN_SEC, 2)})
 
     def _short_leases(self) -> list[Leased]:
         """The short leases the target granted that have not expired yet (by the model's clock)."""

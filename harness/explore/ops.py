@@ -28,13 +28,15 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from harness.profile import TargetProfile
+from harness.profile import LEASE_EXPIRY_MARGIN_SEC, TargetProfile
 
 ROLE_A, ROLE_A2, ROLE_B, ROLE_P, ROLE_UNKNOWN = 0, 1, 2, 3, -1
 ROLE_NAMES = {ROLE_A: "a", ROLE_A2: "a2", ROLE_B: "b", ROLE_P: "p", ROLE_UNKNOWN: "a?"}
 USERS, TOKENS, LEASES = 3, 6, 2
 #: Seconds ahead a short lease asks to expire (a Wait then takes about this long against a real target).
 SHORT_LEASE_SEC = 2
+#: A wait outlasts the expiry by this much (why: :data:`harness.profile.LEASE_EXPIRY_MARGIN_SEC`).
+EXPIRY_MARGIN_SEC = LEASE_EXPIRY_MARGIN_SEC
 
 
 @dataclass(frozen=True)
