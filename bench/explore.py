@@ -88,6 +88,11 @@ def bench_rate(feed: Path, seconds: float, max_steps: int = 20) -> None:
         f"ops/s    {out.ops / out.elapsed_sec:8.0f}  wall clock ({out.ops} judged operations, {out.examples} "
         f"histories in {out.elapsed_sec:.1f} s; goal >= 500/s)"
     )
+    busy = out.elapsed_sec - explorer.waited_sec
+    print(
+        f"ops/s    {out.ops / busy:8.0f}  wall clock outside the waits for lease expiry "
+        f"({explorer.waited_sec:.1f} s of real waiting, in which nothing is sent)"
+    )
     per_op = (cpu + server) / out.ops
     print(
         f"ops/s    {1 / per_op:8.0f}  CPU-bound: explorer {cpu / out.ops * 1000:.2f} ms + server "

@@ -111,12 +111,12 @@ class Judge:
         return [le for le in self.m.leases.values() if now < le.expires_sec <= now + o.SHORT_LEASE_SEC + 1]
 
     def expiry_observed(self, later: Sequence[o.Op]) -> bool:
-        """Whether a later step of the history could see a short lease expire: a booking on a lease, or a
-        booking, lease or availability read of a short lease's slot. A wait no step observes is skipped (in
-        real time it would only cost seconds)."""
+        """Whether a later step of the history could see a short lease expire: a booking on a lease, a move
+        of a booking (its spot may be the one the lease held), or a booking, lease or availability read of a
+        short lease's slot. A wait no step observes is skipped (in real time it would only cost seconds)."""
         roles = {le.role for le in self._short_leases()}
         for op in later:
-            if isinstance(op, o.BookOnLease):
+            if isinstance(op, (o.BookOnLease, o.Reschedule, o.PartySize)):
                 return True
             if isinstance(op, (o.Book, o.Lease, o.Count)) and op.slot in roles:
                 return True
