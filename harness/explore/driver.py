@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -217,10 +217,11 @@ class Explorer:
 
     # -- one example ------------------------------------------------------------------------------------
 
-    async def run_example(self, ops: list[o.Op]) -> ExampleRecord:
+    async def run_example(self, ops: list[o.Op], like: Mapping[int, FeedSlot] | None = None) -> ExampleRecord:
+        """One history on fresh slots (``like``: alike those of a failing example, see :meth:`_polish`)."""
         number = self.outcome.examples
         self.outcome.examples += 1
-        slots = self.pool.take(o.roles_used(ops))
+        slots = self.pool.take(o.roles_used(ops), like)
         world = World(
             slots,
             Ids(self.run.seed, self.nonce, f"explore-{number}"),
@@ -372,9 +373,12 @@ class Explorer:
 
     def _polish(self, loop: asyncio.AbstractEventLoop) -> None:
         """After Hypothesis: drop the skipped operations and those after the failing step (free), then each
-        remaining operation whose removal still breaks the same rule, replaying on fresh slots — so every
-        operation of the reported history is needed (one-minimal). Bounded by the shrink budget, with at
-        least :data:`POLISH_SEC` seconds."""
+        remaining operation whose removal still breaks the same rule, replaying on fresh slots alike the
+        failing example's (same open capacity, confirmation mode and party size, where the feed has them:
+        a capacity bug then fails for the same reason, not by luck) — so every operation of the reported
+        history is needed (one-minimal). Bounded by the shrink budget, with at least :data:`POLISH_SEC`
+        seconds. (Hypothesis's own shrinking keeps the pool's mix of capacities: a smaller slot often lets
+        it find a shorter history.)"""
         if self.shrink_started is None or self.budget.shrink_executions == 0:
             return  # no shrinking asked for: the first failing history as it ran, up to its failing step
         deadline = max(self.shrink_started + self.budget.shrink_sec, time.monotonic() + POLISH_SEC)
@@ -384,7 +388,11 @@ class Explorer:
             while i < len(ops) and time.monotonic() < deadline:
                 trial = ops[:i] + ops[i + 1 :]
                 try:
-                    rec = loop.run_until_complete(self.run_example(trial)) if trial else None
+                    rec = (
+                        loop.run_until_complete(self.run_example(trial, found.example.slots))
+                        if trial
+                        else None
+                    )
                 except PoolExhausted:
                     return
                 if rec is not None and rec.failure is not None and rec.failure.rule_id == rule:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,41 +93,48 @@ class SlotPool:
         """Slot groups of main-slot size not handed out yet (an upper bound of examples still possible)."""
         return len({group_key(s) for s in self.mains[self._next :]} - self.used)
 
-    def take(self, roles: set[int]) -> dict[int, FeedSlot]:
+    def take(self, roles: set[int], like: Mapping[int, FeedSlot] | None = None) -> dict[int, FeedSlot]:
         """Slots for ``roles`` (A always), claiming their groups. Raises :class:`PoolExhausted`.
 
         Main slots that cannot serve these roles (no party sizes, no other service) stay in the pool for
         examples that do not need them; when no main slot can serve them all, the rarest roles are dropped
-        (P, then A2, then B) and the operations that name them are skipped."""
+        (P, then A2, then B) and the operations that name them are skipped. ``like``: the slots of a failing
+        example being shrunk; slots of each role with the same open capacity, confirmation mode and party
+        size are preferred, so that a shrunk history fails for the same reason rather than by the luck of a
+        capacity."""
         wanted = set(roles)
         for optional in (None, ROLE_P, ROLE_A2, ROLE_B):
             if optional is not None:
                 wanted.discard(optional)
-            chosen = self._take(wanted)
+            chosen = (self._take(wanted, like) if like else None) or self._take(wanted)
             if chosen is not None:
                 return chosen
         raise PoolExhausted("the feed has no fresh slot left")
 
-    def _take(self, roles: set[int]) -> dict[int, FeedSlot] | None:
+    def _take(
+        self, roles: set[int], like: Mapping[int, FeedSlot] | None = None
+    ) -> dict[int, FeedSlot] | None:
         group, used = self._group, self.used
         while self._next < len(self.mains) and group[id(self.mains[self._next])] in used:
             self._next += 1
         # only main slots with another party size can serve P: scan those alone (same order)
         mains = itertools.islice(self.mains, self._next, None) if ROLE_P not in roles else self._party_mains()
         for a in mains:
-            if group[id(a)] in used:
+            if group[id(a)] in used or (like and not _alike(a, like.get(ROLE_A))):
                 continue
-            chosen = self._around(a, roles)
+            chosen = self._around(a, roles, like)
             if chosen is not None:
                 used.update(group[id(s)] for s in chosen.values())
                 return chosen
         return None
 
-    def _around(self, a: FeedSlot, roles: set[int]) -> dict[int, FeedSlot] | None:
+    def _around(
+        self, a: FeedSlot, roles: set[int], like: Mapping[int, FeedSlot] | None = None
+    ) -> dict[int, FeedSlot] | None:
         """The slots of ``roles`` around main slot ``a``, or None when one cannot be had. P is looked at
         first: it does not depend on what was handed out, and most main slots (not dining) cannot serve it,
         so they are turned down before any scan."""
-        p = self._party_of(a) if ROLE_P in roles else None
+        p = self._party_of(a, like.get(ROLE_P) if like else None) if ROLE_P in roles else None
         if ROLE_P in roles and p is None:
             return None
         chosen = {ROLE_A: a}
@@ -137,6 +144,7 @@ class SlotPool:
                 lambda s: (
                     abs(s.start_sec - a.start_sec) >= max(s.duration_sec, a.duration_sec)
                     and s.confirmation_mode == a.confirmation_mode
+                    and (not like or _alike(s, like.get(ROLE_A2)))
                 ),
             )
             if other is None:
@@ -145,22 +153,25 @@ class SlotPool:
         if p is not None:
             chosen[ROLE_P] = p
         if ROLE_B in roles:
-            b = self._other_service(a)
+            b = self._other_service(a, like.get(ROLE_B) if like else None)
             if b is None:
                 return None
             chosen[ROLE_B] = b
         return chosen
 
-    def _other_service(self, a: FeedSlot) -> FeedSlot | None:
+    def _other_service(self, a: FeedSlot, like: FeedSlot | None = None) -> FeedSlot | None:
         """The first slot of ``a``'s merchant (in the pool's order) of another service, not handed out: the
-        earliest head among the merchant's other services (each list drops its handed-out front)."""
+        earliest head among the merchant's other services (each list drops its handed-out front); with
+        ``like``, the first such slot alike it."""
         best: tuple[int, FeedSlot] | None = None
         for service, slots in self.by_service.get(a.merchant_id, {}).items():
             if service == a.service_id:
                 continue
             while slots and self._group[id(slots[0][1])] in self.used:
                 slots.pop(0)
-            head = next(((i, s) for i, s in slots if self._group[id(s)] not in self.used), None)
+            head = next(
+                ((i, s) for i, s in slots if self._group[id(s)] not in self.used and _alike(s, like)), None
+            )
             if head is not None and (best is None or head[0] < best[0]):
                 best = head
         return best[1] if best is not None else None
@@ -174,9 +185,15 @@ class SlotPool:
             self._with_party.pop()
         return reversed(self._with_party)
 
-    def _party_of(self, a: FeedSlot) -> FeedSlot | None:
-        """Another party size of ``a``'s slot group (dining), remembered per main slot."""
+    def _party_of(self, a: FeedSlot, like: FeedSlot | None = None) -> FeedSlot | None:
+        """Another party size of ``a``'s slot group (dining), remembered per main slot; with ``like``, one
+        alike it (not remembered)."""
         key = id(a)
+        if like is not None:
+            others = self.by_group.get(self._group[key], [])
+            return next(
+                (s for s in others if s.party_size not in (0, a.party_size) and _alike(s, like)), None
+            )
         if key not in self._party:
             self._party[key] = (
                 None
@@ -205,6 +222,16 @@ class SlotPool:
         while (s.merchant_id, s.service_id, t) in self.all_keys:
             t += 7
         return t
+
+
+def _alike(s: FeedSlot, model: FeedSlot | None) -> bool:
+    """Whether ``s`` can stand in for ``model`` in a replay: the same open capacity, confirmation mode and
+    party size."""
+    return model is None or _likeness(s) == _likeness(model)
+
+
+def _likeness(s: FeedSlot) -> tuple[int, str, int]:
+    return s.spots_open, s.confirmation_mode, s.party_size
 
 
 def _mix(mains: list[FeedSlot]) -> list[FeedSlot]:
