@@ -49,10 +49,11 @@ SHRINK_EXECUTIONS = 300
 POLISH_SEC = 10.0
 #: Cleanups of finished histories running in the background at most.
 CLEANUPS_IN_FLIGHT = 16
-#: Against a real clock, waits for lease expiry after the first take at most this share of ``--duration``
-#: (of the time searched so far when only ``--max-examples`` bounds the run): each takes seconds in which
-#: nothing else is explored, and only waits a later step can observe are taken. A clock that can be moved
-#: on (``advance``) waits for free, and so does shrinking (it must replay the waits of what it shrinks).
+#: Against a real clock, waits for lease expiry take at most this share of ``--duration`` (of the time
+#: searched so far when only ``--max-examples`` bounds the run), beyond the first wait before a booking on
+#: the lease: each takes seconds in which nothing else is explored, and only waits a later step can observe
+#: are taken (see ``Explorer._wait``). A clock that can be moved on (``advance``) waits for free, and so does
+#: shrinking (it must replay the waits of what it shrinks).
 WAIT_SHARE = 0.1
 
 
@@ -213,6 +214,7 @@ class Explorer:
         self.shrink_started: float | None = None
         self.executions_after_find = 0
         self.waited_sec = 0.0
+        self.booked_waits = 0  # waits taken before a booking on the lease
         self._cleanups: set[asyncio.Task[None]] = set()
 
     # -- one example ------------------------------------------------------------------------------------
@@ -264,10 +266,11 @@ class Explorer:
         )
         rec.steps.append(step)
         if planned.skip is None and isinstance(op, o.Wait):
-            if not judge.expiry_observed(rec.ops[i + 1 :]):
+            seen = judge.expiry_observed(rec.ops[i + 1 :])
+            if seen is None:
                 step.skipped = "no later step could see the lease expire"
             else:
-                step.skipped = await self._wait(float(planned.body["seconds"]))
+                step.skipped = await self._wait(float(planned.body["seconds"]), booked_on=seen == "book")
             return True
         if planned.skip is not None:
             return True
@@ -292,18 +295,22 @@ class Explorer:
                 self.outcome.warnings[verdict.rule_id] = (count + 1, first)
         return True
 
-    async def _wait(self, seconds: float) -> str | None:
+    async def _wait(self, seconds: float, *, booked_on: bool) -> str | None:
         """Let ``seconds`` pass on the model's clock (and the target's): at once when the clock can be moved
-        on, else in real time within the allowance (free while shrinking). Returns why it was skipped."""
+        on, else in real time within the allowance (free while shrinking). ``booked_on``: a later step books
+        on the lease, the most telling wait; the first of those is always taken, and the others share with
+        them :data:`WAIT_SHARE` of the budget, of which the rest may use half. Returns why it was skipped."""
         advance = getattr(self.clock, "advance", None)
         if callable(advance):
             advance(seconds)
             return None
-        # the first wait always; then a share of the whole --duration (else of the time searched so far)
         allowance = WAIT_SHARE * max(time.monotonic() - self.t0, self.budget.duration_sec or 0.0)
-        if self.shrink_started is None and self.waited_sec and self.waited_sec + seconds > allowance:
-            return f"waits may take {WAIT_SHARE:.0%} of the search time, and that share is used up"
+        first = booked_on and not self.booked_waits
+        if self.shrink_started is None and not first:
+            if self.waited_sec + seconds > (allowance if booked_on else allowance / 2):
+                return f"waits may take {WAIT_SHARE:.0%} of the search time, and that share is used up"
         self.waited_sec += seconds
+        self.booked_waits += booked_on
         await asyncio.sleep(seconds)
         return None
 

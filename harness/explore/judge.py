@@ -110,19 +110,30 @@ class Judge:
         now = self.m.service.clock()
         return [le for le in self.m.leases.values() if now < le.expires_sec <= now + o.SHORT_LEASE_SEC + 1]
 
-    def expiry_observed(self, later: Sequence[o.Op]) -> bool:
-        """Whether a later step of the history could see a short lease expire: a booking on a lease, a move
-        of a booking (its spot may be the one the lease held), or a booking, lease or availability read of a
-        short lease's slot. A wait no step observes is skipped (in real time it would only cost seconds)."""
-        roles = {le.role for le in self._short_leases()}
+    def expiry_observed(self, later: Sequence[o.Op]) -> str | None:
+        """How a later step of the history could see a short lease expire: ``"book"`` when it books on one
+        (it must now get LEASE_EXPIRED: the wait is worth most), ``"other"`` when it books on a lease that a
+        lease granted before it may stand for, moves a booking (its spot may be the one the lease held), or
+        books, leases or reads the availability of a short lease's slot, None when no step could (the
+        wait is skipped: in real time it would only cost seconds)."""
+        short = self._short_leases()
+        roles = {le.role for le in short}
+        seen, more_leases = None, False
         for op in later:
-            if isinstance(op, (o.BookOnLease, o.Reschedule, o.PartySize)):
-                return True
-            if isinstance(op, (o.Book, o.Lease, o.Count)) and op.slot in roles:
-                return True
-            if isinstance(op, o.Bal) and roles.intersection(op.slots):
-                return True
-        return False
+            if isinstance(op, o.BookOnLease):
+                if not more_leases and any(self.m.lease(op.lease) is le for le in short):
+                    return "book"
+                seen = "other"
+            elif isinstance(op, o.Lease):
+                more_leases = True
+                seen = "other" if op.slot in roles else seen
+            elif (
+                isinstance(op, (o.Reschedule, o.PartySize))
+                or (isinstance(op, (o.Book, o.Count)) and op.slot in roles)
+                or (isinstance(op, o.Bal) and roles.intersection(op.slots))
+            ):
+                seen = "other"
+        return seen
 
     def _lease_role(self, op: o.BookOnLease, lease: Leased) -> int:
         if not op.mismatch:

@@ -63,6 +63,17 @@ def test_after_the_first_wait_the_share_of_the_search_time_rations_them() -> Non
     assert o.EXPIRY_MARGIN_SEC < waited <= o.SHORT_LEASE_SEC + 1 + o.EXPIRY_MARGIN_SEC
 
 
+def test_a_wait_only_a_lookup_observes_waits_for_the_share_and_a_booking_on_the_lease_does_not() -> None:
+    """A lookup of the leased slot is a weaker observer than a booking on the lease: at the start of a run
+    (no share of the search time yet) its wait is skipped, while the first wait before a booking on the
+    lease is always taken."""
+    looked_up = [o.Lease(o.ROLE_A, 0, short=True), o.Wait(), o.Count(o.ROLE_A)]
+    with serve(clock=None) as served:
+        (lookup, booking), waited = _run(served.rest_url, [looked_up, SHORT_LEASE_THEN_BOOK])
+    assert lookup.steps[1].skipped is not None and "share" in lookup.steps[1].skipped
+    assert booking.steps[1].skipped is None and waited > o.EXPIRY_MARGIN_SEC
+
+
 def test_a_server_whose_clock_runs_a_second_behind_is_not_blamed() -> None:
     """A correct server a second behind bookcheck's clock (or comparing whole seconds) still holds the
     lease a moment after its expiry by our clock: the wait's margin keeps explore from crying wolf."""
