@@ -383,31 +383,33 @@ class Explorer:
         remaining operation whose removal still breaks the same rule, replaying on fresh slots alike the
         failing example's (same open capacity, confirmation mode and party size, where the feed has them:
         a capacity bug then fails for the same reason, not by luck) — so every operation of the reported
-        history is needed (one-minimal). Bounded by the shrink budget, with at least :data:`POLISH_SEC`
-        seconds. (Hypothesis's own shrinking keeps the pool's mix of capacities: a smaller slot often lets
-        it find a shorter history.)"""
+        history is needed (one-minimal). Waits go first: against a real clock each makes every replay
+        seconds longer. Bounded by the shrink budget, with at least :data:`POLISH_SEC` seconds.
+        (Hypothesis's own shrinking keeps the pool's mix of capacities: a smaller slot often lets it find a
+        shorter history.)"""
         if self.shrink_started is None or self.budget.shrink_executions == 0:
             return  # no shrinking asked for: the first failing history as it ran, up to its failing step
         deadline = max(self.shrink_started + self.budget.shrink_sec, time.monotonic() + POLISH_SEC)
         for rule, found in self.outcome.found.items():
             ops = [s.op for s in found.example.steps if s.skipped is None]
-            i = 0
-            while i < len(ops) and time.monotonic() < deadline:
-                trial = ops[:i] + ops[i + 1 :]
-                try:
-                    rec = (
-                        loop.run_until_complete(self.run_example(trial, found.example.slots))
-                        if trial
-                        else None
-                    )
-                except PoolExhausted:
-                    return
-                if rec is not None and rec.failure is not None and rec.failure.rule_id == rule:
-                    ops = trial
-                    if rec.size() <= found.example.size():
-                        found.example = rec
-                else:
-                    i += 1
+            for waits_first in (True, False):  # each wait makes every replay seconds longer
+                i = 0
+                while i < len(ops) and time.monotonic() < deadline:
+                    if waits_first and not isinstance(ops[i], o.Wait):
+                        i += 1
+                        continue
+                    trial = ops[:i] + ops[i + 1 :]
+                    try:
+                        replay = self.run_example(trial, found.example.slots) if trial else None
+                        rec = loop.run_until_complete(replay) if replay is not None else None
+                    except PoolExhausted:
+                        return
+                    if rec is not None and rec.failure is not None and rec.failure.rule_id == rule:
+                        ops = trial
+                        if rec.size() <= found.example.size():
+                            found.example = rec
+                    else:
+                        i += 1
 
     def _search(self, loop: asyncio.AbstractEventLoop) -> None:
         db = DirectoryBasedExampleDatabase(self.budget.hypothesis_db) if self.budget.hypothesis_db else None

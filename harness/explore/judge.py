@@ -249,8 +249,9 @@ class Judge:
         body (slot, user or lease) the booking, a 4xx or a booking_failure (D24)."""
         m = self.m
         same_body = m.first_body.get(known.token) == body
-        log = m.slot_log(m.first_body[known.token][0])
-        log.replayed, log.last = True, "replay"
+        if body[0] != o.ROLE_UNKNOWN:  # a resend that wrongly took a spot took it on the slot it names
+            log = m.slot_log(body[0])
+            log.replayed, log.last = True, "replay"
         got = booking_id(reply) if is_booking(reply) else ""
         if same_body:
             rule = self._replay_rule(known)
@@ -437,17 +438,13 @@ class Judge:
 
     def _success_rule(self, role: int, token: int, lease: Leased | None) -> str:
         log = self.m.slot_log(role)
+        if token in self.m.failed_tokens:  # a retry of a refused token: the retry explains it, lease or not
+            return "create-booking/failed-retry"
         if lease is not None:
             return "lease/book-on-lease"
-        if token in self.m.failed_tokens:
-            return "create-booking/failed-retry"
-        latest = {  # the event that most recently should have left a spot open explains a refusal best
-            "replay": "create-booking/idempotent-capacity",
-            "move-out": "update-booking/reschedule-frees-old",
-            "cancel": "update-booking/cancel-frees-spot",
-        }
-        if log.last in latest:
-            return latest[log.last]
+        freed = self.m.freed_by(role)
+        if freed is not None:
+            return freed
         return "create-booking/fill-to-capacity" if log.booked else "create-booking/succeeds"
 
     def _refused(self, role: int, lease: Leased | None, cause: str, reply: Reply, out: Judged) -> None:

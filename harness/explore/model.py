@@ -74,6 +74,14 @@ class Leased:
     expires_sec: int = 0
 
 
+#: SlotLog.last -> the rule a refusal after that event breaks
+FREED_BY = {
+    "replay": "create-booking/idempotent-capacity",
+    "move-out": "update-booking/reschedule-frees-old",
+    "cancel": "update-booking/cancel-frees-spot",
+}
+
+
 @dataclass
 class SlotLog:
     """What happened to one slot role during the example (for naming the broken rule)."""
@@ -123,6 +131,11 @@ class ModelState:
 
     def slot_log(self, role: int) -> SlotLog:
         return self.log.setdefault(role, SlotLog())
+
+    def freed_by(self, role: int) -> str | None:
+        """The rule of the event that most recently should have left a spot open on ``role`` (a resend that
+        must not take one, a move away, a cancel): it explains a refusal there best. None: no such event."""
+        return FREED_BY.get(self.slot_log(role).last)
 
     def user_info(self, user: int) -> UserInfo:
         u = self.world.user(user)

@@ -44,9 +44,11 @@ def judge_lease(j: JudgeState, op: o.Lease, reply: Reply, out: Judged) -> None:
         j.expect_refusal("lease/unavailable-slot", [result.failure.cause.name], reply, out, strict=True)
         return
     out.expect = Expect("lease", {"role": op.slot}, "a lease")
+    # refused for want of a spot: what should have freed one explains it best
+    refused = not got and failure_cause(reply) == "SLOT_UNAVAILABLE"
     out.verdicts.append(
         v(
-            "lease/created",
+            (m.freed_by(op.slot) if refused else None) or "lease/created",
             bool(got),
             "CreateLease on an available slot returns a lease",
             "HTTP 200 with lease.lease_id",
@@ -239,6 +241,8 @@ def _moved(
         status = dig(reply.data, "booking.status")
         if status not in ("CONFIRMED", j.m.view(b).status.name):
             problems.append(f"status {status!r} (want {j.m.view(b).status.name})")
+    if failure_cause(reply) == "SLOT_UNAVAILABLE":  # what should have freed a spot explains it best
+        rule = j.m.freed_by(role) or rule
     kind = "party" if isinstance(op, o.PartySize) else "rescheduled"
     out.expect = Expect(
         kind, {"step": b.step, "role": role, "party_size": new.party_size}, "the moved booking"
