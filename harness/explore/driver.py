@@ -298,17 +298,19 @@ class Explorer:
     async def _wait(self, seconds: float, *, booked_on: bool) -> str | None:
         """Let ``seconds`` pass on the model's clock (and the target's): at once when the clock can be moved
         on, else in real time within the allowance (free while shrinking). ``booked_on``: a later step books
-        on the lease, the most telling wait; the first of those is always taken, and the others share with
-        them :data:`WAIT_SHARE` of the budget, of which the rest may use half. Returns why it was skipped."""
+        on the lease, the most telling wait. The first such wait is always taken; all waits together stay
+        within :data:`WAIT_SHARE` of the budget, and waits before weaker observers within half of it.
+        Returns why it was skipped."""
         advance = getattr(self.clock, "advance", None)
         if callable(advance):
             advance(seconds)
             return None
-        allowance = WAIT_SHARE * max(time.monotonic() - self.t0, self.budget.duration_sec or 0.0)
+        search_sec = max(time.monotonic() - self.t0, self.budget.duration_sec or 0.0)
         first = booked_on and not self.booked_waits
         if self.shrink_started is None and not first:
-            if self.waited_sec + seconds > (allowance if booked_on else allowance / 2):
-                return f"waits may take {WAIT_SHARE:.0%} of the search time, and that share is used up"
+            share = WAIT_SHARE if booked_on else WAIT_SHARE / 2
+            if self.waited_sec + seconds > share * search_sec:
+                return f"waits like this may take {share:.0%} of the search time, and that share is used up"
         self.waited_sec += seconds
         self.booked_waits += booked_on
         await asyncio.sleep(seconds)
