@@ -160,6 +160,16 @@ class ServiceTerms:
         """Does a booking of this service carry a payment token (prepayment, deposit, no-show fee or card)?"""
         return self.prepayment_required or bool(self.deposit or self.no_show_fee) or self.card_required
 
+    def refund_percent(self, notice_sec: float) -> int:
+        """D40 as the feed states it, for a cancel ``notice_sec`` before the start: the best refund
+        condition met, else a full refund until ``min_advance_online_canceling`` (when given), else full."""
+        if self.refund_conditions:
+            met = (c for c in self.refund_conditions if notice_sec >= c.min_duration_before_start_sec)
+            return max((c.refund_percent for c in met), default=0)
+        if self.min_advance_online_canceling is not None:
+            return 100 if notice_sec >= self.min_advance_online_canceling else 0
+        return 100
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentOptionTerms:

@@ -143,19 +143,6 @@ async def _payment_state(run: Any, tag: str, of: str) -> None:
 CLOCK_MARGIN_SEC = 600
 
 
-def feed_refund_percent(terms: ServiceTerms, notice_sec: int) -> int:
-    """D40 as the services feed states it: the best refund condition a cancel ``notice_sec`` before the
-    start meets, else a full refund until ``min_advance_online_canceling`` (when given), else in full."""
-    if terms.refund_conditions:
-        met = [
-            c.refund_percent for c in terms.refund_conditions if notice_sec >= c.min_duration_before_start_sec
-        ]
-        return max(met, default=0)
-    if terms.min_advance_online_canceling is not None:
-        return 100 if notice_sec >= terms.min_advance_online_canceling else 0
-    return 100
-
-
 def refund_due(terms: ServiceTerms | None, start_sec: int, now: float) -> bool | None:
     """Does the feed grant a refund (any percent) to a cancel at ``now`` of a booking starting at
     ``start_sec``? None when the harness cannot tell: no terms, a slot already started, or a cancel within
@@ -163,8 +150,8 @@ def refund_due(terms: ServiceTerms | None, start_sec: int, now: float) -> bool |
     notice = int(start_sec - now)
     if terms is None or notice <= CLOCK_MARGIN_SEC:
         return None
-    early = feed_refund_percent(terms, notice + CLOCK_MARGIN_SEC) > 0
-    late = feed_refund_percent(terms, notice - CLOCK_MARGIN_SEC) > 0
+    early = terms.refund_percent(notice + CLOCK_MARGIN_SEC) > 0
+    late = terms.refund_percent(notice - CLOCK_MARGIN_SEC) > 0
     return early if early == late else None
 
 

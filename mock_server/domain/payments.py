@@ -380,22 +380,12 @@ class Payments:
         )
 
     def _refund_percent(self, b: Booking, now: float) -> int:
-        """D40: 100 or 0 by option; ``feed``: the best refund condition the notice meets, else a full refund
-        until ``min_advance_online_canceling`` (when given), else a full refund."""
+        """D40: 100 or 0 by option; ``feed``: as the services feed states it
+        (``ServiceTerms.refund_percent``), a full refund for a service without terms."""
         if self.refund_policy != "feed":
             return 100 if self.refund_policy == "full" else 0
         terms = self.catalogue.service(b.slot.merchant_id, b.slot.service_id)
-        notice = b.slot.start_sec - now
-        if terms is None:
-            return 100
-        if terms.refund_conditions:
-            met = [
-                c.refund_percent for c in terms.refund_conditions if notice >= c.min_duration_before_start_sec
-            ]
-            return max(met, default=0)
-        if terms.min_advance_online_canceling is not None:
-            return 100 if notice >= terms.min_advance_online_canceling else 0
-        return 100
+        return 100 if terms is None else terms.refund_percent(b.slot.start_sec - now)
 
     def reschedule_failure(self, b: Booking, new: InventorySlot) -> Failure | None:
         """D54: a prepaid or deposit booking may move only to a slot with the same price."""
